@@ -1,0 +1,91 @@
+// Command batch is reverify's command line: it re-verifies archived identity
+// document images through Signicat's Assure API and writes the outcomes as
+// Parquet. Subcommands: run, plan, emulator, specimen, report.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// Exit codes (documented in README).
+const (
+	ExitOK          = 0 // all records final
+	ExitFatal       = 1 // fatal error: the run could not go on
+	ExitUsage       = 2 // bad usage or invalid configuration
+	ExitIncomplete  = 3 // finished, with some error, timeout or skipped rows
+	ExitThreshold   = 4 // aborted by the failure threshold
+	ExitInterrupted = 5 // interrupted by a signal or the time budget; rerun to resume
+)
+
+// Main holds the process's environment so that commands can be tested
+// without touching the real one.
+type Main struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads an environment variable.
+	Getenv func(string) string
+	// Signals, when set, delivers interrupt signals to commands that drain on
+	// them (run). nil means no signal handling.
+	Signals <-chan os.Signal
+}
+
+type command struct {
+	summary string
+	run     func(m *Main, ctx context.Context, args []string) int
+}
+
+func (m *Main) commands() map[string]command {
+	return map[string]command{
+		// one line per subcommand, in alphabetical order
+	}
+}
+
+// Run executes one command line (without the program name) and returns the
+// process exit code.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	cmds := m.commands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		m.usage(cmds)
+		if len(args) == 0 {
+			return ExitUsage
+		}
+		return ExitOK
+	}
+	c, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(m.Stderr, "batch: unknown command %q\n\n", args[0])
+		m.usage(cmds)
+		return ExitUsage
+	}
+	return c.run(m, ctx, args[1:])
+}
+
+func (m *Main) usage(cmds map[string]command) {
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("usage: batch <command> [flags]\n\ncommands:\n")
+	for _, n := range names {
+		fmt.Fprintf(&b, "  %-9s %s\n", n, cmds[n].summary)
+	}
+	b.WriteString("\nRun 'batch <command> -h' for a command's flags.\n")
+	fmt.Fprint(m.Stderr, b.String())
+}
+
+func main() {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Signals: sigs}
+	os.Exit(m.Run(context.Background(), os.Args[1:]))
+}
