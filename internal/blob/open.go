@@ -1,0 +1,56 @@
+package blob
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Opener opens stores by URI, sharing one S3 client across all S3 stores.
+// It is safe for concurrent use.
+type Opener struct {
+	opts S3Options
+
+	mu     sync.Mutex
+	client *s3.Client
+}
+
+// NewOpener returns an Opener whose S3 stores use opts.
+func NewOpener(opts S3Options) *Opener { return &Opener{opts: opts} }
+
+// Open returns the store rooted at uri.
+func (o *Opener) Open(ctx context.Context, uri string) (Store, error) {
+	loc, err := Parse(uri)
+	if err != nil {
+		return nil, err
+	}
+	return o.OpenLocation(ctx, loc)
+}
+
+// OpenLocation returns the store rooted at loc.
+func (o *Opener) OpenLocation(ctx context.Context, loc Location) (Store, error) {
+	if loc.Scheme == "file" {
+		return NewLocal(loc.Path)
+	}
+	c, err := o.s3Client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return NewS3(c, loc.Bucket, loc.Path, o.opts.ChecksumWhenRequired), nil
+}
+
+func (o *Opener) s3Client(ctx context.Context) (*s3.Client, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.client != nil {
+		return o.client, nil
+	}
+	c, err := NewS3Client(ctx, o.opts)
+	if err != nil {
+		return nil, fmt.Errorf("S3 client: %w", err)
+	}
+	o.client = c
+	return c, nil
+}
