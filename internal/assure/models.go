@@ -168,6 +168,9 @@ type Process struct {
 	RedactionRequested *bool             `json:"redactionRequested,omitempty"`
 	CreatedAt          Time              `json:"createdAt"`
 	UpdatedAt          Time              `json:"updatedAt"`
+
+	// Raw is the answer as the API sent it (set by the client, never encoded).
+	Raw json.RawMessage `json:"-"`
 }
 
 // StatusReason explains an inconclusive or rejected status.

@@ -1,0 +1,463 @@
+package assure
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// These unit tests drive the client's retry, token and error logic with small
+// scripted HTTP servers. The contract tests (contract_test.go) run the same
+// client against the emulator.
+
+type recorder struct {
+	mu       sync.Mutex
+	attempts []Attempt
+	waits    int
+}
+
+func (r *recorder) Wait(ctx context.Context, _ Endpoint) error {
+	r.mu.Lock()
+	r.waits++
+	r.mu.Unlock()
+	return ctx.Err()
+}
+
+func (r *recorder) Done(a Attempt) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.attempts = append(r.attempts, a)
+}
+
+func (r *recorder) count(ep Endpoint) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, a := range r.attempts {
+		if a.Endpoint == ep {
+			n++
+		}
+	}
+	return n
+}
+
+// scripted serves a token endpoint and hands every /assure request to api.
+type scripted struct {
+	tokens    atomic.Int32
+	expiresIn int
+	api       func(w http.ResponseWriter, r *http.Request, token string)
+}
+
+func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/token" {
+		id, secret, ok := r.BasicAuth()
+		if !ok || id != "id" || secret != "secret" {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error":"invalid_client"}`)
+			return
+		}
+		_ = r.ParseForm()
+		if r.PostForm.Get("grant_type") != "client_credentials" || r.PostForm.Get("scope") != "signicat-api" {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"error":"invalid_request"}`)
+			return
+		}
+		n := s.tokens.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		exp := s.expiresIn
+		if exp == 0 {
+			exp = 600
+		}
+		fmt.Fprintf(w, `{"access_token":"tok-%d","token_type":"Bearer","expires_in":%d}`, n, exp)
+		return
+	}
+	s.api(w, r, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+}
+
+func newTestClient(t *testing.T, h http.Handler, obs Observer) *Client {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c, err := New(Config{BaseURL: srv.URL + "/assure", TokenURL: srv.URL + "/token", ClientID: "id",
+		ClientSecret: "secret", Observer: obs,
+		Retry: RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}})
+	require.NoError(t, err)
+	return c
+}
+
+func writeErr(w http.ResponseWriter, r *http.Request, status int, title string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(ErrorBody{Instance: r.URL.Path, Method: r.Method, Status: status,
+		Type: "base:client-problem", Title: title, Detail: "detail of " + title, TraceID: "0123456789abcdef0123456789abcdef"})
+}
+
+func TestTokenIsCachedAndSentAsBearer(t *testing.T) {
+	var seen sync.Map
+	s := &scripted{api: func(w http.ResponseWriter, r *http.Request, tok string) {
+		seen.Store(tok, true)
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"dossierId":"d1","createdAt":"2025-01-01T00:00:00Z","updatedAt":"2025-01-01T00:00:00Z"}`)
+	}}
+	rec := &recorder{}
+	c := newTestClient(t, s, rec)
+	for i := 0; i < 5; i++ {
+		d, err := c.CreateDossier(context.Background(), "run/rec")
+		require.NoError(t, err)
+		assert.Equal(t, "d1", d.DossierID)
+	}
+	assert.EqualValues(t, 1, s.tokens.Load(), "one token for five calls")
+	_, ok := seen.Load("tok-1")
+	assert.True(t, ok)
+	assert.Equal(t, 1, rec.count(EndpointToken))
+	assert.Equal(t, 5, rec.count(EndpointCreateDossier))
+	assert.Equal(t, 6, rec.waits, "the observer gates every attempt, token included")
+}
+
+func TestTokenRenewedBeforeExpiry(t *testing.T) {
+	s := &scripted{expiresIn: 1, api: func(w http.ResponseWriter, r *http.Request, tok string) {
+		w.WriteHeader(http.StatusNoContent)
+	}}
+	c := newTestClient(t, s, nil)
+	require.NoError(t, c.DeleteDossier(context.Background(), "d"))
+	time.Sleep(1100 * time.Millisecond)
+	require.NoError(t, c.DeleteDossier(context.Background(), "d"))
+	assert.EqualValues(t, 2, s.tokens.Load())
+}
+
+func TestWrongCredentialsAreFatal(t *testing.T) {
+	s := &scripted{api: func(w http.ResponseWriter, r *http.Request, tok string) { t.Error("API reached") }}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	c, err := New(Config{BaseURL: srv.URL, TokenURL: srv.URL + "/token", ClientID: "id", ClientSecret: "wrong"})
+	require.NoError(t, err)
+	_, err = c.GetDossier(context.Background(), "d")
+	require.Error(t, err)
+	assert.Equal(t, Fatal, ClassOf(err))
+	assert.Contains(t, err.Error(), "invalid_client")
+	assert.NotContains(t, err.Error(), "wrong", "the secret never appears in errors")
+}
+
+func Test401RefreshesOnceThenFatal(t *testing.T) {
+	var calls atomic.Int32
+	var refuseAll atomic.Bool
+	s := &scripted{api: func(w http.ResponseWriter, r *http.Request, tok string) {
+		calls.Add(1)
+		if tok == "tok-1" || refuseAll.Load() { // the first token is refused, the second accepted
+			writeErr(w, r, http.StatusUnauthorized, "The signature of the JWT could not be validated because the key was not found.")
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"processId":"p1","provider":"signicatpictureid","status":"pending","documentPages":2}`)
+	}}
+	c := newTestClient(t, s, nil)
+	p, err := c.CreateProcess(context.Background(), "d1", CreateProcessRequest{ProcessType: ProcessTypeDocument, DocumentID: 136})
+	require.NoError(t, err, "a 401 is never applied: even create is repeated after a refresh")
+	assert.Equal(t, 2, p.DocumentPages)
+	assert.EqualValues(t, 2, s.tokens.Load())
+	assert.EqualValues(t, 2, calls.Load())
+
+	// Every token refused: one refresh, then a fatal error.
+	refuseAll.Store(true)
+	calls.Store(0)
+	_, err = c.GetProcess(context.Background(), "d1", "p1")
+	require.Error(t, err)
+	assert.Equal(t, Fatal, ClassOf(err))
+	assert.EqualValues(t, 2, calls.Load())
+	var ae *APIError
+	require.ErrorAs(t, err, &ae)
+	assert.True(t, ae.AfterTokenRefresh)
+}
+
+func Test403IsFatal(t *testing.T) {
+	s := &scripted{api: func(w http.ResponseWriter, r *http.Request, tok string) {
+		writeErr(w, r, http.StatusForbidden, "Forbidden")
+	}}
+	c := newTestClient(t, s, nil)
+	_, err := c.GetDossier(context.Background(), "d")
+	assert.Equal(t, Fatal, ClassOf(err))
+}
+
+func Test429HonoursRetryAfter(t *testing.T) {
+	var calls atomic.Int32
+	var first time.Time
+	s := &scripted{api: func(w http.ResponseWriter, r *http.Request, tok string) {
+		if calls.Add(1) == 1 {
+			first = time.Now()
+			w.Header().Set("Retry-After", "1")
+			writeErr(w, r, http.StatusTooManyRequests, "Too Many Requests")
+			return
+		}
+		assert.GreaterOrEqual(t, time.Since(first), 900*time.Millisecond, "Retry-After honoured")
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"dossierId":"d9"}`)
+	}}
+	rec := &recorder{}
+	c := newTestClient(t, s, rec)
+	d, err := c.CreateDossier(context.Background(), "x")
+	require.NoError(t, err, "a 429 was not applied: even create is repeated")
+	assert.Equal(t, "d9", d.DossierID)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var saw bool
+	for _, a := range rec.attempts {
+		if a.StatusCode == 429 {
+			saw = true
+			assert.Equal(t, time.Second, a.RetryAfter, "the observer learns the Retry-After")
+		}
+	}
+	assert.True(t, saw)
+}
+
+func TestLongRetryAfterIsLeftToTheCaller(t *testing.T) {
+	s := &scripted{api: func(w http.ResponseWriter, r *http.Request, tok string) {
+		w.Header().Set("Retry-After", "120")
+		writeErr(w, r, http.StatusTooManyRequests, "Too Many Requests")
+	}}
+	c := newTestClient(t, s, nil)
+	start := time.Now()
+	_, err := c.GetProcess(context.Background(), "d", "p")
+	require.Error(t, err)
+	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Equal(t, Retryable, ClassOf(err))
+	ra, ok := RetryAfterOf(err)
+	assert.True(t, ok)
+	assert.Equal(t, 120*time.Second, ra)
+}
+
+func Test5xxRetriedForReadsButOutcomeUnknownForCreates(t *testing.T) {
+	var calls atomic.Int32
+	s := &scripted{api: func(w http.ResponseWriter, r *http.Request, tok string) {
+		if calls.Add(1) <= 2 {
+			writeErr(w, r, http.StatusBadGateway, "Bad Gateway")
+			return
+		}
+		fmt.Fprint(w, `{"processId":"p","provider":"signicatpictureid","status":"processing"}`)
+	}}
+	c := newTestClient(t, s, nil)
+	p, err := c.GetProcess(context.Background(), "d", "p")
+	require.NoError(t, err)
+	assert.Equal(t, StatusProcessing, p.Status)
+	assert.EqualValues(t, 3, calls.Load())
+
+	calls.Store(0)
+	_, err = c.StartVerification(context.Background(), "d", "p")
+	require.Error(t, err)
+	assert.True(t, IsOutcomeUnknown(err), "a 5xx on start may have been applied: %v", err)
+	assert.EqualValues(t, 1, calls.Load(), "start is never repeated by the client")
+	assert.Equal(t, Retryable, ClassOf(err))
+	assert.Equal(t, 502, StatusCodeOf(err))
+}
+
+func TestRetriesAreBounded(t *testing.T) {
+	var calls atomic.Int32
+	s := &scripted{api: func(w http.ResponseWriter, r *http.Request, tok string) {
+		calls.Add(1)
+		writeErr(w, r, http.StatusServiceUnavailable, "Service Unavailable")
+	}}
+	c := newTestClient(t, s, nil)
+	err := c.DeleteDossier(context.Background(), "d")
+	require.Error(t, err)
+	assert.EqualValues(t, 4, calls.Load(), "default MaxAttempts")
+	assert.Contains(t, err.Error(), "giving up after 4 attempts")
+	assert.Equal(t, Retryable, ClassOf(err))
+}
+
+func TestPermanentErrorsAreNotRetried(t *testing.T) {
+	var calls atomic.Int32
+	s := &scripted{api: func(w http.ResponseWriter, r *http.Request, tok string) {
+		calls.Add(1)
+		if r.Method == http.MethodGet {
+			writeErr(w, r, http.StatusNotFound, "Not Found")
+			return
+		}
+		writeErr(w, r, http.StatusBadRequest, "Bad Request")
+	}}
+	c := newTestClient(t, s, nil)
+	_, err := c.GetDossier(context.Background(), "gone")
+	assert.Equal(t, Permanent, ClassOf(err))
+	assert.Equal(t, 404, StatusCodeOf(err))
+	assert.Contains(t, err.Error(), "detail of Not Found")
+	assert.Contains(t, err.Error(), "traceId 0123456789abcdef0123456789abcdef")
+	_, err = c.CreateProcess(context.Background(), "d", CreateProcessRequest{DocumentID: 1})
+	assert.Equal(t, Permanent, ClassOf(err))
+	assert.False(t, IsOutcomeUnknown(err))
+	assert.EqualValues(t, 2, calls.Load())
+}
+
+// hijackAndReset closes the connection with RST after reading the request.
+func hijackAndReset(w http.ResponseWriter) {
+	conn, _, err := w.(http.Hijacker).Hijack()
+	if err != nil {
+		panic(err)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	conn.Close()
+}
+
+func TestConnectionResetAndTruncatedBody(t *testing.T) {
+	var calls atomic.Int32
+	var truncate atomic.Bool
+	s := &scripted{api: func(w http.ResponseWriter, r *http.Request, tok string) {
+		if calls.Add(1) == 1 {
+			if !truncate.Load() {
+				hijackAndReset(w)
+				return
+			}
+			w.Header().Set("Content-Length", "200")
+			w.WriteHeader(http.StatusCreated)
+			fmt.Fprint(w, `{"dossierId":"d`)
+			panic(http.ErrAbortHandler)
+		}
+		if r.Method == http.MethodPost {
+			w.WriteHeader(http.StatusCreated)
+		}
+		fmt.Fprint(w, `{"dossierId":"d2","processId":"p","status":"pending"}`)
+	}}
+	c := newTestClient(t, s, nil)
+
+	_, err := c.GetDossier(context.Background(), "d")
+	require.NoError(t, err, "a reset read is retried")
+	assert.EqualValues(t, 2, calls.Load())
+
+	calls.Store(0)
+	_, err = c.CreateDossier(context.Background(), "x")
+	require.Error(t, err)
+	assert.True(t, IsOutcomeUnknown(err), "%v", err)
+	assert.EqualValues(t, 1, calls.Load())
+
+	truncate.Store(true)
+	calls.Store(0)
+	_, err = c.CreateDossier(context.Background(), "x")
+	require.Error(t, err)
+	assert.True(t, IsOutcomeUnknown(err), "a 201 cut short was applied but unread: %v", err)
+	assert.EqualValues(t, 1, calls.Load())
+
+	calls.Store(0)
+	_, err = c.GetProcess(context.Background(), "d", "p")
+	require.NoError(t, err, "a truncated read is retried")
+	assert.EqualValues(t, 2, calls.Load())
+}
+
+func TestConnectionRefusedIsSafeToRepeat(t *testing.T) {
+	// Token from a live server, API on a port where nothing listens.
+	s := &scripted{}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := l.Addr().String()
+	l.Close()
+	c, err := New(Config{BaseURL: "http://" + dead + "/assure", TokenURL: srv.URL + "/token", ClientID: "id",
+		ClientSecret: "secret", Retry: RetryPolicy{BaseDelay: time.Millisecond, MaxAttempts: 3}})
+	require.NoError(t, err)
+	_, err = c.CreateDossier(context.Background(), "x")
+	require.Error(t, err)
+	assert.False(t, IsOutcomeUnknown(err), "nothing was sent: %v", err)
+	assert.Contains(t, err.Error(), "giving up after 3 attempts")
+	assert.Equal(t, Retryable, ClassOf(err))
+}
+
+func TestContextCancelStopsWaiting(t *testing.T) {
+	s := &scripted{api: func(w http.ResponseWriter, r *http.Request, tok string) {
+		w.Header().Set("Retry-After", "20")
+		writeErr(w, r, http.StatusTooManyRequests, "Too Many Requests")
+	}}
+	c := newTestClient(t, s, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.GetDossier(ctx, "d")
+	require.Error(t, err)
+	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Equal(t, Canceled, ClassOf(err))
+}
+
+func TestSetImagesBody(t *testing.T) {
+	front := make([]byte, 100_000)
+	copy(front, []byte{0xFF, 0xD8, 0xFF, 0xE0})
+	for i := 4; i < len(front); i++ {
+		front[i] = byte(i * 7)
+	}
+	selfie := append([]byte("\x89PNG\r\n\x1a\n"), []byte("rest-of-png")...)
+	var got map[string]string
+	var contentLength int64
+	s := &scripted{api: func(w http.ResponseWriter, r *http.Request, tok string) {
+		contentLength = r.ContentLength
+		b, err := io.ReadAll(r.Body)
+		require.NoError(t, err)
+		assert.EqualValues(t, len(b), r.ContentLength, "exact Content-Length")
+		require.NoError(t, json.Unmarshal(b, &got))
+		w.WriteHeader(http.StatusCreated)
+	}}
+	c := newTestClient(t, s, nil)
+	err := c.SetImages(context.Background(), "d", "p", Images{Front: &Image{Data: front}, Selfie: &Image{Data: selfie, ContentType: "image/png"}})
+	require.NoError(t, err)
+	assert.Greater(t, contentLength, int64(133_000))
+	require.Len(t, got, 2)
+	assert.Equal(t, "data:image/jpeg;base64,"+base64.StdEncoding.EncodeToString(front), got["front"])
+	assert.Equal(t, "data:image/png;base64,"+base64.StdEncoding.EncodeToString(selfie), got["selfie"])
+
+	err = c.SetImages(context.Background(), "d", "p", Images{Front: &Image{Data: []byte("%PDF-1.4")}})
+	require.Error(t, err, "not an image: refused before sending")
+	err = c.SetImages(context.Background(), "d", "p", Images{})
+	require.Error(t, err)
+}
+
+func TestBase64ReaderMatchesEncoder(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 3071, 3072, 3073, 10_000} {
+		src := make([]byte, n)
+		for i := range src {
+			src[i] = byte(i*31 + 7)
+		}
+		got, err := io.ReadAll(&base64Reader{src: src})
+		require.NoError(t, err)
+		assert.Equal(t, base64.StdEncoding.EncodeToString(src), string(got), "n=%d", n)
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	assert.Equal(t, 3*time.Second, parseRetryAfter("3", now))
+	assert.Equal(t, time.Duration(0), parseRetryAfter("0", now))
+	assert.Equal(t, time.Duration(0), parseRetryAfter("soon", now))
+	assert.Equal(t, 90*time.Second, parseRetryAfter(now.Add(90*time.Second).Format(http.TimeFormat), now))
+}
+
+func TestBackoffIsBoundedFullJitter(t *testing.T) {
+	p := RetryPolicy{BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second}
+	for n := 1; n < 10; n++ {
+		for i := 0; i < 50; i++ {
+			d := p.Backoff(n)
+			assert.GreaterOrEqual(t, d, time.Duration(0))
+			assert.LessOrEqual(t, d, min(time.Second, 100*time.Millisecond<<(n-1)))
+		}
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	_, err := New(Config{ClientID: "a"})
+	var ce *ConfigError
+	assert.True(t, errors.As(err, &ce))
+	_, err = New(Config{ClientID: "a", ClientSecret: "b", BaseURL: "ftp://x"})
+	assert.ErrorContains(t, err, "base URL")
+	c, err := New(Config{ClientID: "a", ClientSecret: "b"})
+	require.NoError(t, err)
+	assert.Equal(t, DefaultBaseURL, c.base)
+}
