@@ -108,8 +108,8 @@ type Observer interface {
 	// Wait is called before each attempt and may block (a rate limiter). An
 	// error ends the call with that error.
 	Wait(ctx context.Context, ep Endpoint) error
-	// Done is called after each attempt.
-	Done(a Attempt)
+	// Done is called after each attempt, with the call's context.
+	Done(ctx context.Context, a Attempt)
 }
 
 // Attempt describes one HTTP attempt. It never carries tokens, secrets,
@@ -198,7 +198,7 @@ func NewHTTPClient() *http.Client {
 type nopObserver struct{}
 
 func (nopObserver) Wait(context.Context, Endpoint) error { return nil }
-func (nopObserver) Done(Attempt)                         {}
+func (nopObserver) Done(context.Context, Attempt)        {}
 
 // request describes one API call.
 type request struct {
@@ -298,7 +298,7 @@ func (c *Client) attempt(ctx context.Context, r request, token string, n int) (r
 	status := 0
 	var retryAfter time.Duration
 	defer func() {
-		c.obs.Done(Attempt{Endpoint: r.ep, Method: r.method, StatusCode: status, Latency: time.Since(began),
+		c.obs.Done(ctx, Attempt{Endpoint: r.ep, Method: r.method, StatusCode: status, Latency: time.Since(began),
 			Number: n, Err: err, RetryAfter: retryAfter})
 	}()
 

@@ -37,7 +37,7 @@ func (r *recorder) Wait(ctx context.Context, _ Endpoint) error {
 	return ctx.Err()
 }
 
-func (r *recorder) Done(a Attempt) {
+func (r *recorder) Done(_ context.Context, a Attempt) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.attempts = append(r.attempts, a)

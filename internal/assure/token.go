@@ -126,7 +126,7 @@ func (t *tokenCache) fetchOnce(ctx context.Context, n int) (tok *oauth2.Token, e
 	began := time.Now()
 	status := 0
 	defer func() {
-		obs.Done(Attempt{Endpoint: EndpointToken, Method: http.MethodPost, StatusCode: status,
+		obs.Done(ctx, Attempt{Endpoint: EndpointToken, Method: http.MethodPost, StatusCode: status,
 			Latency: time.Since(began), Number: n, Err: err})
 	}()
 	actx, cancel := context.WithTimeout(ctx, t.owner.reqLimit)
