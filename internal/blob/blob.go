@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"path"
 	"path/filepath"
 	"strings"
@@ -49,6 +48,9 @@ type Store interface {
 	// Get reads the whole object. With max > 0 an object larger than max
 	// bytes fails with ErrTooLarge without being read past max.
 	Get(ctx context.Context, key string, max int64) ([]byte, error)
+	// Open streams the object: the caller reads it at its own pace and must
+	// Close the reader. A missing object is ErrNotFound.
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
 	// Put writes the object atomically.
 	Put(ctx context.Context, key string, data []byte) error
 	// Create starts a streamed write; the object appears only when the
@@ -120,17 +122,21 @@ func Parse(s string) (Location, error) {
 		}
 		return Location{Scheme: "s3", Bucket: bucket, Path: prefix}, nil
 	case strings.HasPrefix(s, "file://"):
-		u, err := url.Parse(s)
-		if err != nil {
-			return Location{}, fmt.Errorf("%q: %w", s, err)
+		// The path is taken literally (no percent-decoding): file names may
+		// hold '%', '#' or '?', and Location.String writes them unescaped, so
+		// every URI this package renders parses back to the same path.
+		rest := strings.TrimPrefix(s, "file://")
+		host, p := rest, ""
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			host, p = rest[:i], rest[i:]
 		}
-		if u.Host != "" && u.Host != "localhost" {
+		if host != "" && host != "localhost" {
 			return Location{}, fmt.Errorf("%q: file URIs need an empty host (file:///path)", s)
 		}
-		if u.Path == "" {
+		if p == "" {
 			return Location{}, fmt.Errorf("%q: missing path", s)
 		}
-		return Location{Scheme: "file", Path: filepath.Clean(filepath.FromSlash(u.Path))}, nil
+		return Location{Scheme: "file", Path: filepath.Clean(filepath.FromSlash(p))}, nil
 	case strings.Contains(s, "://"):
 		return Location{}, fmt.Errorf("%q: unsupported scheme (use s3://, file:// or a path)", s)
 	}

@@ -3,8 +3,14 @@ package blob
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
@@ -66,6 +72,20 @@ func TestStoreContract(t *testing.T) {
 
 			_, err = st.Get(ctx, "missing.txt", 0)
 			assert.ErrorIs(t, err, ErrNotFound)
+			_, err = st.Open(ctx, "missing.txt")
+			assert.ErrorIs(t, err, ErrNotFound)
+			_, err = st.Open(ctx, "a")
+			assert.ErrorIs(t, err, ErrNotFound, "a folder (or a prefix) is not an object")
+
+			rc, err := st.Open(ctx, "b/c/3.txt")
+			require.NoError(t, err)
+			first := make([]byte, 2)
+			_, err = io.ReadFull(rc, first)
+			require.NoError(t, err)
+			rest, err := io.ReadAll(rc)
+			require.NoError(t, err)
+			require.NoError(t, rc.Close())
+			assert.Equal(t, "three", string(first)+string(rest))
 			_, err = st.Stat(ctx, "missing.txt")
 			assert.ErrorIs(t, err, ErrNotFound)
 
@@ -140,4 +160,107 @@ func TestParse(t *testing.T) {
 	}
 	loc, _ := Parse("s3://b/p")
 	assert.Equal(t, "s3://b/p/k/x.jpg", loc.Join("k/x.jpg").String())
+}
+
+// Both stores list keys in the same order (S3's byte-wise key order), so an
+// archive is read identically from a folder and from a bucket.
+func TestListOrderSameForBothStores(t *testing.T) {
+	ctx := context.Background()
+	keys := []string{"a/x", "a-b/x", "a.txt", "a/b/c", "a/b-c", "a0", "B/x", "a/b/c2", "ab", "a/ä", "a/z/z/z"}
+	got := map[string][]string{}
+	for name, st := range stores(t) {
+		for _, k := range keys {
+			require.NoError(t, st.Put(ctx, k, []byte(k)))
+		}
+		require.NoError(t, st.List(ctx, "", func(o Object) error {
+			got[name] = append(got[name], o.Key)
+			return nil
+		}))
+	}
+	want := []string{"B/x", "a-b/x", "a.txt", "a/b-c", "a/b/c", "a/b/c2", "a/x", "a/z/z/z", "a/ä", "a0", "ab"}
+	assert.Equal(t, want, got["s3"])
+	assert.Equal(t, want, got["local"])
+}
+
+func TestLocalListMissingRoot(t *testing.T) {
+	st, err := NewLocal(filepath.Join(t.TempDir(), "nope"))
+	require.NoError(t, err)
+	err = st.List(context.Background(), "", func(Object) error { return nil })
+	assert.ErrorIs(t, err, ErrNotFound)
+	assert.Contains(t, err.Error(), "nope")
+}
+
+func TestLocalListLinksAndTempFiles(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "r", "sub"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "r", "front.jpg"), []byte("x"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "r", tempPrefix+"back.jpg.123"), []byte("x"), 0o644))
+	require.NoError(t, os.Symlink(filepath.Join(dir, "r", "front.jpg"), filepath.Join(dir, "r", "link.jpg")))
+	require.NoError(t, os.Symlink(filepath.Join(dir, "nowhere"), filepath.Join(dir, "r", "dangling.jpg")))
+	require.NoError(t, os.Symlink(dir, filepath.Join(dir, "r", "sub", "loop")))
+	st, err := NewLocal(dir)
+	require.NoError(t, err)
+	var objs []Object
+	require.NoError(t, st.List(context.Background(), "", func(o Object) error { objs = append(objs, o); return nil }))
+	assert.Equal(t, []Object{{Key: "r/front.jpg", Size: 1}, {Key: "r/link.jpg", Size: 1}}, objs,
+		"links to files are listed; dangling links, links to folders and temporary files are not")
+}
+
+// Local URIs round-trip through Parse, whatever characters the file names hold.
+func TestFileURIRoundTrip(t *testing.T) {
+	for _, p := range []string{"/data/rec 1/front.jpg", "/data/100%/x#1?.png", "/data/%41"} {
+		loc := Location{Scheme: "file", Path: p}
+		back, err := Parse(loc.String())
+		require.NoError(t, err, p)
+		assert.Equal(t, loc, back, p)
+	}
+}
+
+func TestTransient(t *testing.T) {
+	ctx := context.Background()
+	statusSrv := func(code int, body string) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(code)
+			fmt.Fprint(w, body)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	get := func(endpoint string) error {
+		c, err := NewS3Client(ctx, S3Options{Region: "us-east-1", Endpoint: endpoint, PathStyle: true,
+			AccessKeyID: "k", SecretAccessKey: "s", MaxAttempts: 2})
+		require.NoError(t, err)
+		_, err = NewS3(c, "bucket", "", false).Get(ctx, "key", 0)
+		require.Error(t, err)
+		return err
+	}
+
+	err := get(statusSrv(http.StatusServiceUnavailable, "<Error><Code>SlowDown</Code><Message>slow down</Message></Error>"))
+	assert.True(t, Transient(err), "503 after retries: %v", err)
+	err = get(statusSrv(http.StatusInternalServerError, "<Error><Code>InternalError</Code></Error>"))
+	assert.True(t, Transient(err), "500: %v", err)
+
+	err = get(statusSrv(http.StatusForbidden, "<Error><Code>AccessDenied</Code></Error>"))
+	assert.ErrorIs(t, err, ErrAccessDenied)
+	assert.False(t, Transient(err), "403: %v", err)
+	err = get(statusSrv(http.StatusNotFound, "<Error><Code>NoSuchKey</Code></Error>"))
+	assert.ErrorIs(t, err, ErrNotFound)
+	assert.False(t, Transient(err))
+	err = get(statusSrv(http.StatusBadRequest, "<Error><Code>InvalidArgument</Code></Error>"))
+	assert.False(t, Transient(err), "400: %v", err)
+
+	// Nothing listens on a closed listener's port.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	err = get("http://" + addr)
+	assert.True(t, Transient(err), "connection refused: %v", err)
+
+	assert.False(t, Transient(nil))
+	assert.False(t, Transient(context.Canceled))
+	assert.False(t, Transient(fmt.Errorf("x: %w", ErrTooLarge)))
+	assert.False(t, Transient(errors.New("some client error")))
+	assert.True(t, Transient(fmt.Errorf("read: %w", io.ErrUnexpectedEOF)))
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -45,68 +47,88 @@ func (l *Local) path(key string) (string, error) {
 	return filepath.Join(l.root, filepath.FromSlash(k)), nil
 }
 
-// List implements Store. Folders are walked in lexical order; temporary files
-// of unfinished writes are skipped.
+// List implements Store. Keys come in the same order as S3's: byte-wise
+// lexical order of the whole key (a folder "a" sorts as "a/", after "a-b"
+// and "a.txt"), so both stores list an archive identically. Only one
+// folder's entry names are held in memory at a time. Symbolic links to
+// files are listed; links to folders are not followed; temporary files of
+// unfinished writes and other non-regular files are skipped.
 func (l *Local) List(ctx context.Context, prefix string, fn func(Object) error) error {
-	start := l.root
-	if p := strings.Trim(prefix, "/"); p != "" {
-		// A prefix may end inside a name ("rec-1" matches "rec-10/…"): walk
-		// its folder and filter.
-		start = filepath.Join(l.root, filepath.FromSlash(path2dir(p)))
-	}
-	info, err := os.Stat(start)
-	if errors.Is(err, fs.ErrNotExist) {
-		if start == l.root {
-			return fmt.Errorf("list %s: %w", l.URI(), ErrNotFound)
-		}
-		return nil
-	}
+	want := strings.TrimLeft(prefix, "/")
+	info, err := os.Stat(l.root)
 	if err != nil {
-		return fmt.Errorf("list %s: %w", l.URI(), err)
+		return fmt.Errorf("list %s: %w", l.URI(), mapFSErr(err))
 	}
 	if !info.IsDir() {
-		return fmt.Errorf("list %s: %s is not a folder", l.URI(), start)
+		return fmt.Errorf("list %s: %s is not a folder", l.URI(), l.root)
 	}
-	want := strings.TrimLeft(prefix, "/")
-	return filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("list %s: %w", l.URI(), err)
-		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return ctxErr
-		}
-		if d.IsDir() || isTempName(d.Name()) {
-			return nil
-		}
-		rel, err := filepath.Rel(l.root, p)
-		if err != nil {
-			return err
-		}
-		key := filepath.ToSlash(rel)
-		if !strings.HasPrefix(key, want) {
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		fi, err := d.Info()
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // removed while listing
-		}
-		if err != nil {
-			return fmt.Errorf("list %s: %w", l.URI(), err)
-		}
-		return fn(Object{Key: key, Size: fi.Size()})
-	})
+	return l.walk(ctx, "", want, fn)
 }
 
-// path2dir returns the folder part of a key prefix: "a/b/c" → "a/b" when the
-// prefix does not end with a slash, "a/b/" → "a/b".
-func path2dir(p string) string {
-	if i := strings.LastIndex(p, "/"); i >= 0 {
-		return p[:i]
+// walk lists the folder whose key is dir ("" for the root) in key order,
+// descending only into folders that can hold keys starting with want.
+func (l *Local) walk(ctx context.Context, dir, want string, fn func(Object) error) error {
+	entries, err := os.ReadDir(filepath.Join(l.root, filepath.FromSlash(dir)))
+	if errors.Is(err, fs.ErrNotExist) && dir != "" {
+		return nil // removed while listing
 	}
-	return ""
+	if err != nil {
+		return fmt.Errorf("list %s: %w", l.URI(), mapFSErr(err))
+	}
+	// S3 order: a folder's keys all start with "name/", so the folder sorts
+	// among its siblings as "name/".
+	sortKey := func(e fs.DirEntry) string {
+		if e.IsDir() {
+			return e.Name() + "/"
+		}
+		return e.Name()
+	}
+	sort.Slice(entries, func(i, j int) bool { return sortKey(entries[i]) < sortKey(entries[j]) })
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		key := e.Name()
+		if dir != "" {
+			key = dir + "/" + key
+		}
+		if e.IsDir() {
+			sub := key + "/"
+			if strings.HasPrefix(sub, want) || strings.HasPrefix(want, sub) {
+				if err := l.walk(ctx, key, want, fn); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if isTempName(e.Name()) || !strings.HasPrefix(key, want) {
+			continue
+		}
+		var fi fs.FileInfo
+		switch {
+		case e.Type().IsRegular():
+			fi, err = e.Info()
+		case e.Type()&fs.ModeSymlink != 0:
+			// A link to a file is listed (Get follows it); a link to a
+			// folder is not followed, so a link loop cannot trap a listing.
+			fi, err = os.Stat(filepath.Join(l.root, filepath.FromSlash(key)))
+			if err == nil && !fi.Mode().IsRegular() {
+				continue
+			}
+		default:
+			continue // sockets, devices, pipes
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed while listing, or a dangling link
+		}
+		if err != nil {
+			return fmt.Errorf("list %s: %w", l.URI(), mapFSErr(err))
+		}
+		if err := fn(Object{Key: key, Size: fi.Size()}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Stat implements Store.
@@ -148,6 +170,28 @@ func (l *Local) Get(_ context.Context, key string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("get %s: %w", l.KeyURI(key), err)
 	}
 	return b, nil
+}
+
+// Open implements Store.
+func (l *Local) Open(_ context.Context, key string) (io.ReadCloser, error) {
+	p, err := l.path(key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", l.KeyURI(key), mapFSErr(err))
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open %s: %w", l.KeyURI(key), err)
+	}
+	if fi.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("open %s: is a folder: %w", l.KeyURI(key), ErrNotFound)
+	}
+	return f, nil
 }
 
 // Put implements Store.

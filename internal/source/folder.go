@@ -1,0 +1,147 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"path"
+	"strings"
+
+	"reverify/internal/blob"
+)
+
+// metaName is the metadata file of a record folder (any letter case).
+const metaName = "meta.json"
+
+// folderRecords lists the archive root and groups its keys into records.
+// Keys come in S3 key order, so a record folder's keys are contiguous even
+// when they straddle listing pages: a record is complete when the first key
+// of another folder arrives. Only the current folder is held in memory.
+func (a *Archive) folderRecords(ctx context.Context, fn func(Record) error) error {
+	st, err := a.store(ctx, a.root)
+	if err != nil {
+		return err
+	}
+	seen := idSet{}
+	var cur *folder
+	// emitErr marks errors that come from fn or from reading meta.json, so
+	// they are not reclassified as listing errors.
+	var emitErr error
+	emit := func() error {
+		if cur == nil {
+			return nil
+		}
+		f := cur
+		cur = nil
+		r, err := a.folderRecord(ctx, st, f, seen)
+		if err == nil {
+			err = fn(r)
+		}
+		if err != nil {
+			emitErr = err
+		}
+		return err
+	}
+	err = st.List(ctx, "", func(o blob.Object) error {
+		segs := strings.Split(o.Key, "/")
+		depth := a.cfg.RecordDepth
+		if len(segs) <= depth {
+			return nil // not inside a record folder: the manifest, expected.jsonl, ...
+		}
+		for _, s := range segs[:depth] {
+			if s == "" || s == "." || s == ".." {
+				return nil // not a usable folder name
+			}
+		}
+		id := strings.Join(segs[:depth], "/")
+		if cur != nil && cur.id != id {
+			if err := emit(); err != nil {
+				return err
+			}
+		}
+		if cur == nil {
+			cur = &folder{id: id}
+		}
+		cur.add(strings.Join(segs[depth:], "/"))
+		return nil
+	})
+	if err == nil {
+		err = emit()
+	}
+	switch {
+	case err == nil:
+		return nil
+	case emitErr != nil && errors.Is(err, emitErr):
+		return err
+	}
+	return a.storeErr(ctx, "list "+a.root.String(), err)
+}
+
+// folder gathers the keys of one record folder.
+type folder struct {
+	id         string
+	images     [3][]string // by role index: file names directly in the folder
+	meta       []string    // meta.json names (more than one is a problem)
+	extra      []string
+	extraCount int
+}
+
+var roles = [3]string{RoleFront, RoleBack, RoleSelfie}
+
+// add files a key, given relative to the record folder.
+func (f *folder) add(rel string) {
+	if !strings.Contains(rel, "/") {
+		lower := strings.ToLower(rel)
+		if lower == metaName {
+			f.meta = append(f.meta, rel)
+			return
+		}
+		stem := strings.TrimSuffix(lower, path.Ext(lower))
+		for i, role := range roles {
+			if stem == role {
+				f.images[i] = append(f.images[i], rel)
+				return
+			}
+		}
+	}
+	f.extraCount++
+	if len(f.extra) < MaxExtraNames {
+		f.extra = append(f.extra, rel)
+	}
+}
+
+// folderRecord turns a folder into a record, reading its meta.json.
+func (a *Archive) folderRecord(ctx context.Context, st blob.Store, f *folder, seen idSet) (Record, error) {
+	r := Record{ID: f.id, Origin: st.KeyURI(f.id) + "/", Extra: f.extra, ExtraCount: f.extraCount}
+	if !seen.add(f.id) {
+		// Only possible with a store that does not list in key order.
+		r.addProblem(CodeDuplicateRecord, "", "the folder was listed twice (the store does not list in key order)")
+	}
+	uris := [3]*string{&r.Front, &r.Back, &r.Selfie}
+	for i, names := range f.images {
+		if len(names) == 0 {
+			continue
+		}
+		*uris[i] = st.KeyURI(f.id + "/" + names[0])
+		if len(names) > 1 {
+			r.addProblem(CodeDuplicateImage, roles[i], "%d %s images in the folder (%s): keep one",
+				len(names), roles[i], strings.Join(names, ", "))
+		}
+	}
+	var docID, processType, previous string
+	what := "the record folder (no meta.json)"
+	switch len(f.meta) {
+	case 0:
+	case 1:
+		m, err := a.readMeta(ctx, st, f.id+"/"+f.meta[0], &r)
+		if err != nil {
+			return Record{}, err
+		}
+		docID, processType, previous = m.documentID, m.processType, m.previousStatus
+		what = f.meta[0]
+	default:
+		r.addProblem(CodeBadMetadata, "", "%d metadata files in the folder (%s): keep one",
+			len(f.meta), strings.Join(f.meta, ", "))
+	}
+	r.applyFields(&a.cfg, docID, processType, previous, what)
+	return r, nil
+}
