@@ -1,0 +1,182 @@
+package report
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Keys below the output root. See the package documentation for the layout.
+const (
+	// RunsPrefix is the folder of every run below the output root.
+	RunsPrefix = "runs/"
+	// SummaryName is the file name of a shard's summary. The leading
+	// underscore marks it as metadata for Hive-style readers (Athena/Trino,
+	// Spark skip files starting with '_' or '.'), so a table over the parts'
+	// folders reads only Parquet.
+	SummaryName = "_summary.json"
+	// PartExt is the file extension of a part.
+	PartExt = ".parquet"
+
+	maxIDLen = 128
+)
+
+// ValidateRunID checks that a run id is safe as a path segment and readable
+// in logs: 1 to 128 letters, digits, '-', '_' or '.', not starting with '.'.
+func ValidateRunID(id string) error {
+	if err := validateID(id); err != nil {
+		return fmt.Errorf("run id %q: %w", id, err)
+	}
+	return nil
+}
+
+// validateAttempt checks an attempt id with the same rule as run ids. Any
+// such id parses back from a part name: the sequence comes first and has no
+// '-'.
+func validateAttempt(id string) error {
+	if err := validateID(id); err != nil {
+		return fmt.Errorf("attempt id %q: %w", id, err)
+	}
+	return nil
+}
+
+func validateID(id string) error {
+	switch {
+	case id == "":
+		return errors.New("empty")
+	case len(id) > maxIDLen:
+		return fmt.Errorf("longer than %d characters", maxIDLen)
+	case id[0] == '.':
+		return errors.New("must not start with '.'")
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("invalid character %q (use letters, digits, '-', '_', '.')", c)
+		}
+	}
+	return nil
+}
+
+// validateShard checks 0 <= shard < count.
+func validateShard(shard, count int) error {
+	if count < 1 || shard < 0 || shard >= count {
+		return fmt.Errorf("shard %d of %d: need 0 <= shard < count", shard, count)
+	}
+	return nil
+}
+
+// ShardPrefix is the folder of one shard of a run, with a trailing slash:
+// `runs/<run_id>/shard-<K>-of-<N>/`.
+func ShardPrefix(runID string, shard, count int) string {
+	return RunsPrefix + runID + "/shard-" + strconv.Itoa(shard) + "-of-" + strconv.Itoa(count) + "/"
+}
+
+// RunPrefix is the folder of a run, with a trailing slash: `runs/<run_id>/`.
+func RunPrefix(runID string) string { return RunsPrefix + runID + "/" }
+
+// SummaryKey is the key of a shard's _summary.json.
+func SummaryKey(runID string, shard, count int) string {
+	return ShardPrefix(runID, shard, count) + SummaryName
+}
+
+// PartKey is the key of part seq of an attempt.
+func PartKey(runID string, shard, count, seq int, attempt string) string {
+	return fmt.Sprintf("%spart-%05d-%s%s", ShardPrefix(runID, shard, count), seq, attempt, PartExt)
+}
+
+// PartInfo is what a part's key says about it.
+type PartInfo struct {
+	Key        string // relative to the output root
+	RunID      string
+	Shard      int
+	ShardCount int
+	Seq        int
+	Attempt    string
+}
+
+// ParsePartKey parses `runs/<run_id>/shard-<K>-of-<N>/part-<seq>-<attempt>.parquet`.
+func ParsePartKey(key string) (PartInfo, bool) {
+	rest, ok := strings.CutPrefix(key, RunsPrefix)
+	if !ok {
+		return PartInfo{}, false
+	}
+	segs := strings.Split(rest, "/")
+	if len(segs) != 3 || validateID(segs[0]) != nil {
+		return PartInfo{}, false
+	}
+	shard, count, ok := parseShardDir(segs[1])
+	if !ok {
+		return PartInfo{}, false
+	}
+	name, ok := strings.CutSuffix(segs[2], PartExt)
+	if !ok {
+		return PartInfo{}, false
+	}
+	name, ok = strings.CutPrefix(name, "part-")
+	if !ok {
+		return PartInfo{}, false
+	}
+	seqS, attempt, ok := strings.Cut(name, "-")
+	if !ok || validateID(attempt) != nil {
+		return PartInfo{}, false
+	}
+	seq, err := strconv.Atoi(seqS)
+	if err != nil || seq < 0 {
+		return PartInfo{}, false
+	}
+	return PartInfo{Key: key, RunID: segs[0], Shard: shard, ShardCount: count, Seq: seq, Attempt: attempt}, true
+}
+
+// parseShardDir parses `shard-<K>-of-<N>`.
+func parseShardDir(s string) (shard, count int, ok bool) {
+	rest, ok := strings.CutPrefix(s, "shard-")
+	if !ok {
+		return 0, 0, false
+	}
+	ks, ns, ok := strings.Cut(rest, "-of-")
+	if !ok {
+		return 0, 0, false
+	}
+	k, err1 := strconv.Atoi(ks)
+	n, err2 := strconv.Atoi(ns)
+	if err1 != nil || err2 != nil || validateShard(k, n) != nil {
+		return 0, 0, false
+	}
+	return k, n, true
+}
+
+// parseSummaryKey parses `runs/<run_id>/shard-<K>-of-<N>/_summary.json`.
+func parseSummaryKey(key string) (runID string, shard, count int, ok bool) {
+	rest, ok := strings.CutPrefix(key, RunsPrefix)
+	if !ok {
+		return "", 0, 0, false
+	}
+	segs := strings.Split(rest, "/")
+	if len(segs) != 3 || segs[2] != SummaryName || validateID(segs[0]) != nil {
+		return "", 0, 0, false
+	}
+	shard, count, ok = parseShardDir(segs[1])
+	return segs[0], shard, count, ok
+}
+
+// NewAttemptID returns a unique id for this process's attempt at a run:
+// the UTC time (to the second) and 8 random hex digits, e.g.
+// `20261127T010203Z-9f86d081`. Ids of later attempts sort after earlier
+// ones (to the second).
+func NewAttemptID(now time.Time) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// isPartKey reports whether key names a part (by its file name; temporary
+// files of unfinished local writes start with '.').
+func isPartKey(key string) bool {
+	base := path.Base(key)
+	return strings.HasSuffix(base, PartExt) && !strings.HasPrefix(base, ".")
+}

@@ -1,0 +1,189 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/parquet-go/parquet-go"
+
+	"reverify/internal/blob"
+)
+
+// Reading earlier output back. A part is read whole into memory (parts are
+// bounded by MaxRowsPerPart rows, a few MiB) and decoded row group by row
+// group in batches; rows are handed to the callback one at a time.
+
+const (
+	readBatch = 256
+	// maxPartBytes refuses to load an absurdly large object named like a part.
+	maxPartBytes = 2 << 30
+)
+
+// Read calls fn for every row of every part of every run below the output
+// root, part by part in key order. An error from fn stops the reading and is
+// returned. A root without parts gives ErrNoOutput.
+func Read(ctx context.Context, store blob.Store, fn func(Row) error) error {
+	return readPrefix(ctx, store, RunsPrefix, fn)
+}
+
+// ReadRun is Read restricted to one run.
+func ReadRun(ctx context.Context, store blob.Store, runID string, fn func(Row) error) error {
+	if err := ValidateRunID(runID); err != nil {
+		return err
+	}
+	return readPrefix(ctx, store, RunPrefix(runID), fn)
+}
+
+func readPrefix(ctx context.Context, store blob.Store, prefix string, fn func(Row) error) error {
+	parts, err := ListParts(ctx, store, prefix)
+	if err != nil {
+		return err
+	}
+	if len(parts) == 0 {
+		return fmt.Errorf("%s: %w", store.KeyURI(prefix), ErrNoOutput)
+	}
+	for _, p := range parts {
+		if err := readPart(ctx, store, p.Key, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ListParts lists the parts below prefix (relative to the output root, e.g.
+// RunsPrefix or RunPrefix(id)), in key order. Objects that are not parts
+// (_summary.json, journals, temporary files, foreign files) are ignored. A
+// missing local root lists nothing.
+func ListParts(ctx context.Context, store blob.Store, prefix string) ([]PartInfo, error) {
+	var parts []PartInfo
+	err := store.List(ctx, prefix, func(o blob.Object) error {
+		if !isPartKey(o.Key) {
+			return nil
+		}
+		if p, ok := ParsePartKey(o.Key); ok {
+			parts = append(parts, p)
+		}
+		return nil
+	})
+	if err != nil && !missingLocalRoot(store, err) {
+		return nil, fmt.Errorf("list parts under %s: %w", store.KeyURI(prefix), err)
+	}
+	return parts, nil
+}
+
+// missingLocalRoot reports whether err is a local store's root not existing
+// yet: an output nobody has written to, not a fault. (A missing S3 bucket
+// stays an error.)
+func missingLocalRoot(store blob.Store, err error) bool {
+	_, local := store.(*blob.Local)
+	return local && errors.Is(err, blob.ErrNotFound)
+}
+
+// readPart streams the rows of one part to fn.
+func readPart(ctx context.Context, store blob.Store, key string, fn func(Row) error) error {
+	return readPartAs(ctx, store, key, func(rows []Row) error {
+		for i := range rows {
+			rows[i].emptyToNil()
+			if err := fn(rows[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// readPartAs decodes the part at key as rows of T (a projection of Row's
+// columns) and hands them to fn in batches. The batch is reused: fn must not
+// keep it.
+func readPartAs[T any](ctx context.Context, store blob.Store, key string, fn func([]T) error) (err error) {
+	uri := store.KeyURI(key)
+	b, err := store.Get(ctx, key, maxPartBytes)
+	if err != nil {
+		return fmt.Errorf("read part %s: %w", uri, err)
+	}
+	f, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return fmt.Errorf("read part %s: %w", uri, err)
+	}
+	// parquet-go panics on a schema it cannot convert to T: turn that into
+	// an error naming the file.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("read part %s: incompatible schema: %v", uri, p)
+		}
+	}()
+	r := parquet.NewGenericReader[T](f)
+	defer r.Close()
+	batch := make([]T, readBatch)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		clear(batch) // parquet-go may reuse slices and maps left in the batch
+		n, rerr := r.Read(batch)
+		if n > 0 {
+			if err := fn(batch[:n]); err != nil {
+				return err
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			return nil
+		}
+		if rerr != nil {
+			return fmt.Errorf("read part %s: %w", uri, rerr)
+		}
+	}
+}
+
+// recordIDOnly is the projection of Row read by CommittedRecords.
+type recordIDOnly struct {
+	RecordID string `parquet:"record_id"`
+}
+
+// CommittedRecords returns the record IDs that have a committed row in the
+// parts of one run shard, whatever attempt wrote them: the records a resumed
+// run must not write again. Only the record_id column is decoded. An output
+// without parts gives an empty set.
+func CommittedRecords(ctx context.Context, store blob.Store, runID string, shard, count int) (map[string]struct{}, error) {
+	ids := map[string]struct{}{}
+	err := EachCommittedRecord(ctx, store, runID, shard, count, func(id string) error {
+		ids[id] = struct{}{}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// EachCommittedRecord is CommittedRecords in callback form: fn is called
+// once per committed row (a record written twice is seen twice).
+func EachCommittedRecord(ctx context.Context, store blob.Store, runID string, shard, count int, fn func(recordID string) error) error {
+	if err := ValidateRunID(runID); err != nil {
+		return err
+	}
+	if err := validateShard(shard, count); err != nil {
+		return err
+	}
+	parts, err := ListParts(ctx, store, ShardPrefix(runID, shard, count))
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		err := readPartAs(ctx, store, p.Key, func(rows []recordIDOnly) error {
+			for _, r := range rows {
+				if err := fn(r.RecordID); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,220 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"reverify/internal/blob"
+)
+
+// Summarize computes one Summary per run found below the output root, sorted
+// by run id: Totals from the rows of every part, RunStats from the shards'
+// _summary.json files when present. A run with a single shard present gets
+// that shard's summary; a run with several gets a merged one (Shard
+// AllShards, Shards listing them). A root with neither parts nor summaries
+// gives ErrNoOutput.
+func Summarize(ctx context.Context, store blob.Store) ([]Summary, error) {
+	return summarize(ctx, store, RunsPrefix)
+}
+
+// SummarizeRun is Summarize for one run.
+func SummarizeRun(ctx context.Context, store blob.Store, runID string) (Summary, error) {
+	if err := ValidateRunID(runID); err != nil {
+		return Summary{}, err
+	}
+	sums, err := summarize(ctx, store, RunPrefix(runID))
+	if err != nil {
+		return Summary{}, err
+	}
+	return sums[0], nil
+}
+
+type shardID struct{ shard, count int }
+
+// runAcc accumulates one run.
+type runAcc struct {
+	id        string
+	totals    Totals
+	attempts  map[string]struct{}
+	shards    map[shardID]struct{}
+	summaries map[shardID]Summary
+}
+
+func summarize(ctx context.Context, store blob.Store, prefix string) ([]Summary, error) {
+	runs := map[string]*runAcc{}
+	acc := func(id string) *runAcc {
+		a := runs[id]
+		if a == nil {
+			a = &runAcc{id: id, attempts: map[string]struct{}{}, shards: map[shardID]struct{}{},
+				summaries: map[shardID]Summary{}}
+			runs[id] = a
+		}
+		return a
+	}
+	var parts []PartInfo
+	var summaryKeys []string
+	err := store.List(ctx, prefix, func(o blob.Object) error {
+		if p, ok := ParsePartKey(o.Key); ok && isPartKey(o.Key) {
+			parts = append(parts, p)
+		} else if _, _, _, ok := parseSummaryKey(o.Key); ok {
+			summaryKeys = append(summaryKeys, o.Key)
+		}
+		return nil
+	})
+	if err != nil && !missingLocalRoot(store, err) {
+		return nil, fmt.Errorf("list %s: %w", store.KeyURI(prefix), err)
+	}
+	if len(parts) == 0 && len(summaryKeys) == 0 {
+		return nil, fmt.Errorf("%s: %w", store.KeyURI(prefix), ErrNoOutput)
+	}
+
+	// Parts come in key order, so the parts of a shard are consecutive: the
+	// set of record IDs for duplicate detection is kept per shard only.
+	slices.SortFunc(parts, func(a, b PartInfo) int { return strings.Compare(a.Key, b.Key) })
+	var seen map[string]struct{}
+	var seenShard string
+	for _, p := range parts {
+		a := acc(p.RunID)
+		sid := shardID{p.Shard, p.ShardCount}
+		a.shards[sid] = struct{}{}
+		a.attempts[p.Attempt] = struct{}{}
+		a.totals.Parts++
+		if dir := ShardPrefix(p.RunID, p.Shard, p.ShardCount); dir != seenShard {
+			seen, seenShard = map[string]struct{}{}, dir
+		}
+		err := readPartAs(ctx, store, p.Key, func(rows []summaryCols) error {
+			for i := range rows {
+				r := rows[i].row()
+				a.totals.Add(&r)
+				if _, dup := seen[r.RecordID]; dup {
+					a.totals.DuplicateRecords++
+				} else {
+					seen[r.RecordID] = struct{}{}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, key := range summaryKeys {
+		runID, shard, count, _ := parseSummaryKey(key)
+		s, err := readSummaryKey(ctx, store, key)
+		if err != nil {
+			return nil, err
+		}
+		a := acc(runID)
+		sid := shardID{shard, count}
+		a.shards[sid] = struct{}{}
+		a.summaries[sid] = s
+	}
+
+	out := make([]Summary, 0, len(runs))
+	for _, id := range slices.Sorted(maps.Keys(runs)) {
+		out = append(out, runs[id].summary())
+	}
+	return out, nil
+}
+
+// summary builds the run's Summary.
+func (a *runAcc) summary() Summary {
+	t := a.totals.clone()
+	t.Attempts = len(a.attempts)
+	if t.Reasons == nil {
+		t.Reasons = map[string]map[string]int64{}
+	}
+	s := Summary{RunID: a.id, Totals: t}
+	ids := slices.SortedFunc(maps.Keys(a.shards), func(x, y shardID) int {
+		if x.count != y.count {
+			return x.count - y.count
+		}
+		return x.shard - y.shard
+	})
+	for _, sid := range ids {
+		s.ShardCount = max(s.ShardCount, sid.count)
+	}
+	if len(ids) == 1 {
+		s.Shard = ids[0].shard
+		if st, ok := a.summaries[ids[0]]; ok {
+			s.RunStats = st.RunStats
+		}
+		return s
+	}
+	s.Shard = AllShards
+	for _, sid := range ids {
+		s.Shards = append(s.Shards, sid.shard)
+	}
+	s.RunStats = mergeStats(a.summaries, s.Records)
+	return s
+}
+
+// mergeStats merges the run stats of several shards: the span from the
+// first start to the last finish, exit codes counted, interrupted if any
+// shard was, the exit code kept only when every shard with a summary agrees.
+func mergeStats(sums map[shardID]Summary, records int64) RunStats {
+	var m RunStats
+	if len(sums) == 0 {
+		return m
+	}
+	m.ExitCodes = map[int]int{}
+	var listed int64
+	allListed := true
+	for _, s := range sums {
+		st := s.RunStats
+		m.StartedAt = minTime(m.StartedAt, st.StartedAt)
+		m.FinishedAt = maxTime(m.FinishedAt, st.FinishedAt)
+		m.Interrupted = m.Interrupted || st.Interrupted
+		if st.ExitCode != nil {
+			m.ExitCodes[*st.ExitCode]++
+		}
+		if st.Listed != nil {
+			listed += *st.Listed
+		} else {
+			allListed = false
+		}
+	}
+	if len(m.ExitCodes) == 1 {
+		for code, n := range m.ExitCodes {
+			if n == len(sums) {
+				m.ExitCode = new(code)
+			}
+		}
+	}
+	if len(m.ExitCodes) == 0 {
+		m.ExitCodes = nil
+	}
+	if allListed {
+		m.Listed = &listed
+	}
+	if m.StartedAt != nil && m.FinishedAt != nil && m.FinishedAt.After(*m.StartedAt) {
+		m.DurationS = m.FinishedAt.Sub(*m.StartedAt).Seconds()
+		m.RecordsPerS = float64(records) / m.DurationS
+	}
+	return m
+}
+
+// summaryCols is the projection of Row that Totals need: Summarize decodes
+// only these columns (not names, JSON, lists).
+type summaryCols struct {
+	RecordID       string     `parquet:"record_id"`
+	Outcome        string     `parquet:"outcome"`
+	Reason         string     `parquet:"reason"`
+	OutcomeChanged *bool      `parquet:"outcome_changed,optional"`
+	APICalls       int32      `parquet:"api_calls"`
+	Retries        int32      `parquet:"retries"`
+	Polls          int32      `parquet:"polls"`
+	SubmittedAt    *time.Time `parquet:"submitted_at,optional,timestamp(millisecond)"`
+	CompletedAt    *time.Time `parquet:"completed_at,optional,timestamp(millisecond)"`
+	DryRun         bool       `parquet:"dry_run"`
+}
+
+func (c *summaryCols) row() Row {
+	return Row{RecordID: c.RecordID, Outcome: c.Outcome, Reason: c.Reason, OutcomeChanged: c.OutcomeChanged,
+		APICalls: c.APICalls, Retries: c.Retries, Polls: c.Polls, SubmittedAt: c.SubmittedAt,
+		CompletedAt: c.CompletedAt, DryRun: c.DryRun}
+}

@@ -1,0 +1,215 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// topReasons is how many reasons the table shows per outcome.
+const topReasons = 3
+
+// RenderTables writes the human summary of each run, separated by a blank
+// line.
+func RenderTables(w io.Writer, sums []Summary) error {
+	for i, s := range sums {
+		if i > 0 {
+			if _, err := io.WriteString(w, "\n"); err != nil {
+				return err
+			}
+		}
+		if err := RenderTable(w, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RenderTable writes the human summary of one run or shard: a header with the
+// run's facts, then one aligned line per outcome present with its count,
+// share and top reasons, then the total. It holds counts and reason codes
+// only, never row values.
+func RenderTable(w io.Writer, s Summary) error {
+	var b strings.Builder
+	b.WriteString(headerLines(s))
+
+	type line struct{ outcome, count, share, reasons string }
+	outcomes := slices.Collect(maps.Keys(s.Outcomes))
+	slices.SortFunc(outcomes, func(a, b string) int {
+		return cmp.Or(cmp.Compare(outcomeRank(a), outcomeRank(b)), strings.Compare(a, b))
+	})
+	lines := []line{{"outcome", "count", "share", "top reasons"}}
+	for _, o := range outcomes {
+		n := s.Outcomes[o]
+		if n == 0 {
+			continue
+		}
+		lines = append(lines, line{o, thousands(n), share(n, s.Records), reasonList(s.Reasons[o])})
+	}
+	lines = append(lines, line{"total", thousands(s.Records), share(s.Records, s.Records), ""})
+
+	wo, wc, ws := 0, 0, 0
+	for _, l := range lines {
+		wo, wc, ws = max(wo, len(l.outcome)), max(wc, len(l.count)), max(ws, len(l.share))
+	}
+	for _, l := range lines {
+		row := fmt.Sprintf("%-*s  %*s  %*s  %s", wo, l.outcome, wc, l.count, ws, l.share, l.reasons)
+		b.WriteString(strings.TrimRight(row, " "))
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// headerLines renders the facts above the table.
+func headerLines(s Summary) string {
+	var b strings.Builder
+	// Line 1: which run and shard.
+	fmt.Fprintf(&b, "run %s", s.RunID)
+	switch {
+	case s.Shard == AllShards:
+		fmt.Fprintf(&b, "  shards %s of %s present", thousands(int64(len(s.Shards))), thousands(int64(s.ShardCount)))
+		if missing := missingShards(s.Shards, s.ShardCount); len(missing) > 0 && len(missing) <= 10 {
+			fmt.Fprintf(&b, " (missing %s)", joinInts(missing))
+		}
+	case s.ShardCount > 0:
+		fmt.Fprintf(&b, "  shard %d of %d", s.Shard, s.ShardCount)
+	}
+	if s.DryRun {
+		b.WriteString("  dry run")
+	}
+	b.WriteByte('\n')
+
+	// Line 2: effort.
+	fmt.Fprintf(&b, "records %s  parts %d", thousands(s.Records), s.Parts)
+	if s.Attempts > 1 {
+		fmt.Fprintf(&b, "  attempts %d", s.Attempts)
+	}
+	fmt.Fprintf(&b, "  api calls %s", thousands(s.APICalls))
+	if s.Records > 0 {
+		fmt.Fprintf(&b, " (%.2f/record)", float64(s.APICalls)/float64(s.Records))
+	}
+	fmt.Fprintf(&b, "  retries %s  polls %s\n", thousands(s.Retries), thousands(s.Polls))
+
+	// Line 3: time, when known.
+	var t []string
+	if s.StartedAt != nil {
+		t = append(t, "started "+s.StartedAt.UTC().Format(time.RFC3339))
+	}
+	if s.FinishedAt != nil {
+		t = append(t, "finished "+s.FinishedAt.UTC().Format(time.RFC3339))
+	}
+	if s.DurationS > 0 {
+		t = append(t, "duration "+time.Duration(s.DurationS*float64(time.Second)).Round(time.Second).String(),
+			fmt.Sprintf("%.2f records/s", s.RecordsPerS))
+	}
+	if s.ExitCode != nil {
+		t = append(t, "exit code "+strconv.Itoa(*s.ExitCode))
+	} else if len(s.ExitCodes) > 0 {
+		codes := slices.Sorted(maps.Keys(s.ExitCodes))
+		parts := make([]string, len(codes))
+		for i, c := range codes {
+			parts[i] = fmt.Sprintf("%d (%s)", c, plural(s.ExitCodes[c], "shard"))
+		}
+		t = append(t, "exit codes "+strings.Join(parts, ", "))
+	}
+	if s.Interrupted {
+		t = append(t, "interrupted")
+	}
+	if len(t) > 0 {
+		b.WriteString(strings.Join(t, "  "))
+		b.WriteByte('\n')
+	}
+
+	// Line 4: comparisons and anomalies, when any.
+	var c []string
+	if s.OutcomeCompared > 0 {
+		c = append(c, fmt.Sprintf("outcome changed %s of %s compared with the previous outcome",
+			thousands(s.OutcomeChanged), thousands(s.OutcomeCompared)))
+	}
+	if s.DuplicateRecords > 0 {
+		c = append(c, fmt.Sprintf("WARNING %s duplicate rows (a record written more than once)", thousands(s.DuplicateRecords)))
+	}
+	if len(c) > 0 {
+		b.WriteString(strings.Join(c, "  "))
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+// reasonList renders the most frequent reasons: "A 3, B 2, C 1, +2 more".
+func reasonList(m map[string]int64) string {
+	reasons := slices.Collect(maps.Keys(m))
+	slices.SortFunc(reasons, func(a, b string) int {
+		return cmp.Or(cmp.Compare(m[b], m[a]), strings.Compare(a, b))
+	})
+	var parts []string
+	for i, r := range reasons {
+		if i == topReasons {
+			parts = append(parts, fmt.Sprintf("+%d more", len(reasons)-topReasons))
+			break
+		}
+		parts = append(parts, r+" "+thousands(m[r]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func share(n, total int64) string {
+	if total == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(total))
+}
+
+// thousands renders n with comma separators: 1234567 → "1,234,567".
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func missingShards(present []int, count int) []int {
+	have := make(map[int]bool, len(present))
+	for _, k := range present {
+		have[k] = true
+	}
+	var missing []int
+	for k := 0; k < count && len(missing) <= 10; k++ {
+		if !have[k] {
+			missing = append(missing, k)
+		}
+	}
+	return missing
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
