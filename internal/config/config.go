@@ -1,0 +1,243 @@
+package config
+
+import (
+	"time"
+
+	"reverify/internal/assure"
+	"reverify/internal/blob"
+)
+
+// Config is reverify's whole configuration. The yaml tags are the keys of
+// the YAML file; nested keys are addressed with dots (api.retry.max_attempts)
+// by Set, by REVERIFY_* environment variables and in error messages.
+type Config struct {
+	Run              RunConfig              `yaml:"run"`
+	Source           SourceConfig           `yaml:"source"`
+	Output           OutputConfig           `yaml:"output"`
+	API              APIConfig              `yaml:"api"`
+	Concurrency      ConcurrencyConfig      `yaml:"concurrency"`
+	Poll             PollConfig             `yaml:"poll"`
+	FailureThreshold FailureThresholdConfig `yaml:"failure_threshold"`
+	Emulator         EmulatorConfig         `yaml:"emulator"`
+	Logging          LoggingConfig          `yaml:"logging"`
+}
+
+// RunConfig identifies the run and bounds it.
+type RunConfig struct {
+	// RunID names the run; rerunning with the same id resumes it. Load
+	// generates one when empty (see docs/configuration.md).
+	RunID string `yaml:"run_id"`
+	// Shard is "K/N" (0-based K). Load fills it when empty: from
+	// AWS_BATCH_JOB_ARRAY_INDEX, else "0/1".
+	Shard string `yaml:"shard"`
+	// ShardCount is N when the shard comes from AWS_BATCH_JOB_ARRAY_INDEX.
+	ShardCount int `yaml:"shard_count"`
+	// Limit caps the records processed by this shard (0: all).
+	Limit int `yaml:"limit"`
+	// DryRun starts the bundled emulator in-process and points the client at it.
+	DryRun bool `yaml:"dry_run"`
+	// MaxDuration is the time budget of the run: intake stops in time to
+	// drain before it ends (0: none).
+	MaxDuration time.Duration `yaml:"max_duration"`
+	// GracePeriod is how long in-flight processes are still polled after
+	// SIGINT/SIGTERM.
+	GracePeriod time.Duration `yaml:"grace_period"`
+}
+
+// SourceConfig describes the archive of images.
+type SourceConfig struct {
+	// Archive is s3://bucket/prefix, file:///path or a local path.
+	Archive string `yaml:"archive"`
+	// Manifest optionally lists the records (.csv or .jsonl); a relative
+	// path resolves against Archive.
+	Manifest string `yaml:"manifest"`
+	// DefaultDocumentID applies to records that do not name a document type.
+	DefaultDocumentID int `yaml:"default_document_id"`
+	// DefaultProcessType is "documentSelfie" or "document".
+	DefaultProcessType string `yaml:"default_process_type"`
+	// MaxImageBytes is the largest image accepted by preflight.
+	MaxImageBytes Size `yaml:"max_image_bytes"`
+	// MinWidth and MinHeight are the smallest image dimensions accepted by
+	// preflight, in pixels.
+	MinWidth  int `yaml:"min_width"`
+	MinHeight int `yaml:"min_height"`
+	// S3 configures the S3 client for s3:// archives.
+	S3 blob.S3Options `yaml:"s3"`
+}
+
+// OutputConfig describes where the reports go.
+type OutputConfig struct {
+	// URI is a local folder or s3://bucket/prefix.
+	URI string `yaml:"uri"`
+	// MaxRowsPerPart rolls a Parquet part after this many rows.
+	MaxRowsPerPart int `yaml:"max_rows_per_part"`
+	// MaxPartAge rolls a Parquet part after this long.
+	MaxPartAge time.Duration `yaml:"max_part_age"`
+	// DownloadResults stores each final process's full-result zip.
+	DownloadResults bool `yaml:"download_results"`
+	// KeepDossiers keeps dossiers after their outcome is recorded (the
+	// default deletes them).
+	KeepDossiers bool `yaml:"keep_dossiers"`
+	// S3 configures the S3 client for an s3:// output; all empty means the
+	// same as source.s3 (see Config.OutputS3).
+	S3 blob.S3Options `yaml:"s3"`
+}
+
+// APIConfig describes the Assure API and how hard to use it.
+type APIConfig struct {
+	// BaseURL of the Assure API.
+	BaseURL string `yaml:"base_url"`
+	// TokenURL of the OAuth2 token endpoint.
+	TokenURL string `yaml:"token_url"`
+	// ClientSecretFile names a file holding the client secret.
+	ClientSecretFile string `yaml:"client_secret_file"`
+	// Rate is the API request rate of the whole job, shared by its shards.
+	Rate float64 `yaml:"rate"`
+	// RatePerShard, when > 0, is this shard's rate instead of Rate/N.
+	RatePerShard float64 `yaml:"rate_per_shard"`
+	// Burst is the token bucket's size.
+	Burst int `yaml:"burst"`
+	// RequestTimeout bounds one HTTP attempt.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// Retry bounds the client's own retries.
+	Retry RetryConfig `yaml:"retry"`
+	// TokenRenewBefore renews a cached token this long before it expires.
+	TokenRenewBefore time.Duration `yaml:"token_renew_before"`
+
+	// ClientID and ClientSecret come only from SIGNICAT_CLIENT_ID and
+	// SIGNICAT_CLIENT_SECRET (or the secret file); never from YAML, never
+	// printed.
+	ClientID     string `yaml:"-"`
+	ClientSecret string `yaml:"-"`
+}
+
+// RetryConfig mirrors assure.RetryPolicy.
+type RetryConfig struct {
+	MaxAttempts   int           `yaml:"max_attempts"`
+	BaseDelay     time.Duration `yaml:"base_delay"`
+	MaxDelay      time.Duration `yaml:"max_delay"`
+	MaxRetryAfter time.Duration `yaml:"max_retry_after"`
+	MaxElapsed    time.Duration `yaml:"max_elapsed"`
+}
+
+// ConcurrencyConfig sizes the pipeline's stages.
+type ConcurrencyConfig struct {
+	// Uploads is the number of records fetched and uploaded at once (their
+	// images are in memory).
+	Uploads int `yaml:"uploads"`
+	// InFlight caps the started processes being polled at once.
+	InFlight int `yaml:"in_flight"`
+	// PollWorkers is the number of goroutines issuing polls.
+	PollWorkers int `yaml:"poll_workers"`
+	// Finalizers is the number of goroutines downloading results and
+	// deleting dossiers.
+	Finalizers int `yaml:"finalizers"`
+}
+
+// PollConfig schedules the polls of one process. The times are API times:
+// in dry runs EffectivePoll scales them by emulator.time_scale.
+type PollConfig struct {
+	// InitialDelay is the wait before the first poll after start.
+	InitialDelay time.Duration `yaml:"initial_delay"`
+	// Multiplier grows the interval after each poll.
+	Multiplier float64 `yaml:"multiplier"`
+	// MaxInterval caps the interval.
+	MaxInterval time.Duration `yaml:"max_interval"`
+	// Jitter spreads each interval by ± this fraction.
+	Jitter float64 `yaml:"jitter"`
+	// Deadline per record; then the outcome is timeout (process id kept).
+	Deadline time.Duration `yaml:"deadline"`
+}
+
+// FailureThresholdConfig aborts a run that fails wholesale.
+type FailureThresholdConfig struct {
+	// MinRecords is the number of outcomes judged.
+	MinRecords int `yaml:"min_records"`
+	// MaxErrorShare aborts the run (exit 4) when more than this share of
+	// the first MinRecords outcomes are error.
+	MaxErrorShare float64 `yaml:"max_error_share"`
+}
+
+// EmulatorConfig configures the in-process emulator of dry runs.
+type EmulatorConfig struct {
+	// TimeScale shrinks every emulated delay, and the poll timings.
+	TimeScale float64 `yaml:"time_scale"`
+	// Scenario optionally names an emulator scenario YAML file.
+	Scenario string `yaml:"scenario"`
+	// Seed drives the emulator's deterministic draws.
+	Seed int64 `yaml:"seed"`
+}
+
+// LoggingConfig configures the logs.
+type LoggingConfig struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is auto (JSON when stderr is not a terminal), json or text.
+	Format string `yaml:"format"`
+	// ProgressInterval is the period of progress lines when stderr is not
+	// a terminal.
+	ProgressInterval time.Duration `yaml:"progress_interval"`
+}
+
+// Default returns the built-in defaults, as Load would resolve them with an
+// empty environment: a run id generated from the current time and shard
+// "0/1". It validates once credentials are set or dry_run is on.
+func Default() Config {
+	c := defaults()
+	c.Run.RunID = NewRunID(time.Now())
+	c.Run.Shard = "0/1"
+	return c
+}
+
+// defaults returns the built-in defaults with run.run_id and run.shard
+// empty: Load derives those after every layer is applied.
+func defaults() Config {
+	return Config{
+		Run: RunConfig{
+			ShardCount:  1,
+			GracePeriod: 20 * time.Second,
+		},
+		Source: SourceConfig{
+			Archive:            "./archive",
+			DefaultDocumentID:  137,
+			DefaultProcessType: assure.ProcessTypeDocumentSelfie,
+			MaxImageBytes:      10 * MiB,
+			MinWidth:           200,
+			MinHeight:          200,
+		},
+		Output: OutputConfig{
+			URI:            "./out",
+			MaxRowsPerPart: 50000,
+			MaxPartAge:     2 * time.Minute,
+		},
+		API: APIConfig{
+			BaseURL:        assure.DefaultBaseURL,
+			TokenURL:       assure.DefaultTokenURL,
+			Rate:           20,
+			Burst:          10,
+			RequestTimeout: 2 * time.Minute,
+			Retry: RetryConfig{
+				MaxAttempts:   4,
+				BaseDelay:     250 * time.Millisecond,
+				MaxDelay:      10 * time.Second,
+				MaxRetryAfter: 30 * time.Second,
+				MaxElapsed:    2 * time.Minute,
+			},
+			TokenRenewBefore: 60 * time.Second,
+		},
+		Concurrency: ConcurrencyConfig{Uploads: 16, InFlight: 2000, PollWorkers: 8, Finalizers: 4},
+		Poll: PollConfig{
+			InitialDelay: 20 * time.Second,
+			Multiplier:   2,
+			MaxInterval:  60 * time.Second,
+			Jitter:       0.2,
+			Deadline:     30 * time.Minute,
+		},
+		FailureThreshold: FailureThresholdConfig{MinRecords: 50, MaxErrorShare: 0.5},
+		Emulator:         EmulatorConfig{TimeScale: 0.01, Seed: 1},
+		Logging:          LoggingConfig{Level: "info", Format: "auto", ProgressInterval: 30 * time.Second},
+	}
+}
+
+// NewRunID returns the generated run id for t: run-YYYYMMDDTHHMMSSZ (UTC).
+func NewRunID(t time.Time) string { return "run-" + t.UTC().Format("20060102T150405Z") }

@@ -1,0 +1,83 @@
+package config
+
+import (
+	"time"
+
+	"reverify/internal/assure"
+	"reverify/internal/blob"
+)
+
+// Shard returns this shard's index K (0-based) and the shard count N from
+// run.shard; "" is 0/1. The result is meaningful only for a configuration
+// that passed Validate (an invalid shard gives 0, 1).
+func (c Config) Shard() (k, n int) {
+	k, n, err := parseShard(c.Run.Shard)
+	if err != nil {
+		return 0, 1
+	}
+	return k, n
+}
+
+// EffectiveRate is this shard's API request rate per second:
+// api.rate_per_shard when set, else api.rate shared evenly by the N shards.
+func (c Config) EffectiveRate() float64 {
+	if c.API.RatePerShard > 0 {
+		return c.API.RatePerShard
+	}
+	_, n := c.Shard()
+	return c.API.Rate / float64(n)
+}
+
+// RetryPolicy maps api.retry onto the client's retry policy.
+func (c Config) RetryPolicy() assure.RetryPolicy {
+	r := c.API.Retry
+	return assure.RetryPolicy{
+		MaxAttempts:   r.MaxAttempts,
+		BaseDelay:     r.BaseDelay,
+		MaxDelay:      r.MaxDelay,
+		MaxRetryAfter: r.MaxRetryAfter,
+		MaxElapsed:    r.MaxElapsed,
+	}
+}
+
+// AssureConfig maps the api section and the credentials onto the client's
+// configuration. HTTPClient, Scope and Observer are left for the caller; a
+// dry run replaces the URLs and credentials with the emulator's.
+func (c Config) AssureConfig() assure.Config {
+	return assure.Config{
+		BaseURL:          c.API.BaseURL,
+		TokenURL:         c.API.TokenURL,
+		ClientID:         c.API.ClientID,
+		ClientSecret:     c.API.ClientSecret,
+		RequestTimeout:   c.API.RequestTimeout,
+		TokenRenewBefore: c.API.TokenRenewBefore,
+		Retry:            c.RetryPolicy(),
+	}
+}
+
+// SourceS3 returns the S3 options for the archive.
+func (c Config) SourceS3() blob.S3Options { return c.Source.S3 }
+
+// OutputS3 returns the S3 options for the output: output.s3 when any of
+// its keys is set, else source.s3 (one S3 setup serves both).
+func (c Config) OutputS3() blob.S3Options {
+	if c.Output.S3 == (blob.S3Options{}) {
+		return c.Source.S3
+	}
+	return c.Output.S3
+}
+
+// EffectivePoll returns the poll timings to use in real time: in dry runs
+// the API-time timings of the poll section shrink by emulator.time_scale,
+// as the emulator's delays do; otherwise they are returned unchanged.
+func (c Config) EffectivePoll() PollConfig {
+	p := c.Poll
+	if !c.Run.DryRun {
+		return p
+	}
+	scale := func(d time.Duration) time.Duration { return time.Duration(float64(d) * c.Emulator.TimeScale) }
+	p.InitialDelay = scale(p.InitialDelay)
+	p.MaxInterval = scale(p.MaxInterval)
+	p.Deadline = scale(p.Deadline)
+	return p
+}

@@ -1,0 +1,65 @@
+package config
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"reverify/internal/assure"
+	"reverify/internal/blob"
+)
+
+func TestShardAndEffectiveRate(t *testing.T) {
+	c := Default()
+	k, n := c.Shard()
+	assert.Equal(t, [2]int{0, 1}, [2]int{k, n})
+	assert.Equal(t, 20.0, c.EffectiveRate())
+
+	c.Run.Shard = "3/10"
+	k, n = c.Shard()
+	assert.Equal(t, [2]int{3, 10}, [2]int{k, n})
+	assert.InDelta(t, 2.0, c.EffectiveRate(), 1e-12, "rate/N")
+
+	c.API.RatePerShard = 5
+	assert.Equal(t, 5.0, c.EffectiveRate(), "rate_per_shard wins")
+
+	c.Run.Shard = ""
+	k, n = c.Shard()
+	assert.Equal(t, [2]int{0, 1}, [2]int{k, n})
+}
+
+func TestRetryPolicyAndAssureConfig(t *testing.T) {
+	c := withCreds(Default())
+	c.API.Retry = RetryConfig{MaxAttempts: 6, BaseDelay: time.Second, MaxDelay: 20 * time.Second, MaxRetryAfter: time.Minute, MaxElapsed: 5 * time.Minute}
+	want := assure.RetryPolicy{MaxAttempts: 6, BaseDelay: time.Second, MaxDelay: 20 * time.Second, MaxRetryAfter: time.Minute, MaxElapsed: 5 * time.Minute}
+	assert.Equal(t, want, c.RetryPolicy())
+	ac := c.AssureConfig()
+	assert.Equal(t, assure.Config{
+		BaseURL: assure.DefaultBaseURL, TokenURL: assure.DefaultTokenURL,
+		ClientID: fakeID, ClientSecret: fakeSecret,
+		RequestTimeout: 2 * time.Minute, TokenRenewBefore: time.Minute, Retry: want,
+	}, ac)
+}
+
+func TestS3Options(t *testing.T) {
+	c := Default()
+	c.Source.S3 = blob.S3Options{Region: "eu-west-1", Endpoint: "http://127.0.0.1:7070", PathStyle: true}
+	assert.Equal(t, c.Source.S3, c.SourceS3())
+	assert.Equal(t, c.Source.S3, c.OutputS3(), "empty output.s3 falls back to source.s3")
+	c.Output.S3 = blob.S3Options{Region: "us-east-1"}
+	assert.Equal(t, blob.S3Options{Region: "us-east-1"}, c.OutputS3(), "any output.s3 key set: output.s3 as is")
+}
+
+func TestEffectivePollScalesInDryRuns(t *testing.T) {
+	c := Default()
+	assert.Equal(t, c.Poll, c.EffectivePoll(), "real runs: unchanged")
+	c.Run.DryRun = true
+	c.Emulator.TimeScale = 0.01
+	p := c.EffectivePoll()
+	assert.Equal(t, 200*time.Millisecond, p.InitialDelay)
+	assert.Equal(t, 600*time.Millisecond, p.MaxInterval)
+	assert.Equal(t, 18*time.Second, p.Deadline)
+	assert.Equal(t, c.Poll.Multiplier, p.Multiplier)
+	assert.Equal(t, c.Poll.Jitter, p.Jitter)
+}

@@ -1,0 +1,227 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"reverify/internal/assure"
+	"reverify/internal/blob"
+)
+
+// Validate checks every field and returns all problems as Errors, one per
+// line, each starting with the dotted field name and saying what is wrong
+// and what was given (api.rate: must be > 0 (got -3)). Credentials are
+// required unless run.dry_run is on (dry runs use the emulator's own).
+func (c Config) Validate() error {
+	var v Errors
+	c.Run.validate(&v)
+	c.Source.validate(&v)
+	c.Output.validate(&v)
+	c.API.validate(&v, c.Run.DryRun)
+	c.Concurrency.validate(&v)
+	c.Poll.validate(&v)
+	c.FailureThreshold.validate(&v)
+	c.Emulator.validate(&v)
+	c.Logging.validate(&v)
+	return v.err()
+}
+
+const maxRunIDLen = 128
+
+func (r RunConfig) validate(v *Errors) {
+	if !validRunID(r.RunID) {
+		v.add("run.run_id", fmt.Sprintf("must be 1 to %d characters from A-Z a-z 0-9 . _ -, not starting with '.' (got %q)", maxRunIDLen, r.RunID))
+	}
+	if _, _, err := parseShard(r.Shard); err != nil {
+		v.add("run.shard", err.Error())
+	}
+	atLeast(v, "run.shard_count", r.ShardCount, 1)
+	atLeast(v, "run.limit", r.Limit, 0)
+	nonNegative(v, "run.max_duration", r.MaxDuration)
+	nonNegative(v, "run.grace_period", r.GracePeriod)
+}
+
+func validRunID(id string) bool {
+	if id == "" || len(id) > maxRunIDLen || id[0] == '.' {
+		return false // a leading '.' would make the run's folder hidden
+	}
+	for _, r := range id {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// parseShard parses "K/N"; "" is "0/1".
+func parseShard(s string) (k, n int, err error) {
+	if s == "" {
+		return 0, 1, nil
+	}
+	ks, ns, ok := strings.Cut(s, "/")
+	k, kerr := strconv.Atoi(ks)
+	n, nerr := strconv.Atoi(ns)
+	if !ok || kerr != nil || nerr != nil || strings.HasPrefix(ks, "+") || strings.HasPrefix(ns, "+") {
+		return 0, 0, fmt.Errorf(`must be "K/N" with whole numbers, 0 <= K < N (got %q)`, s)
+	}
+	if n < 1 || k < 0 || k >= n {
+		return 0, 0, fmt.Errorf("must satisfy 0 <= K < N (got %q; K is 0-based)", s)
+	}
+	return k, n, nil
+}
+
+func (s SourceConfig) validate(v *Errors) {
+	location(v, "source.archive", s.Archive)
+	if s.Manifest != "" {
+		ext := strings.ToLower(path.Ext(s.Manifest))
+		if ext != ".csv" && ext != ".jsonl" {
+			v.add("source.manifest", fmt.Sprintf("must name a .csv or .jsonl file (got %q)", s.Manifest))
+		} else if blob.IsURI(s.Manifest) {
+			location(v, "source.manifest", s.Manifest)
+		}
+	}
+	atLeast(v, "source.default_document_id", s.DefaultDocumentID, 1)
+	switch s.DefaultProcessType {
+	case assure.ProcessTypeDocumentSelfie, assure.ProcessTypeDocument:
+	default:
+		v.add("source.default_process_type", fmt.Sprintf("must be %s or %s (got %q)",
+			assure.ProcessTypeDocumentSelfie, assure.ProcessTypeDocument, s.DefaultProcessType))
+	}
+	if s.MaxImageBytes <= 0 {
+		v.add("source.max_image_bytes", fmt.Sprintf("must be > 0 (got %s)", s.MaxImageBytes))
+	}
+	atLeast(v, "source.min_width", s.MinWidth, 0)
+	atLeast(v, "source.min_height", s.MinHeight, 0)
+	validateS3(v, "source.s3", s.S3)
+}
+
+func (o OutputConfig) validate(v *Errors) {
+	location(v, "output.uri", o.URI)
+	atLeast(v, "output.max_rows_per_part", o.MaxRowsPerPart, 1)
+	positive(v, "output.max_part_age", o.MaxPartAge)
+	validateS3(v, "output.s3", o.S3)
+}
+
+func validateS3(v *Errors, prefix string, o blob.S3Options) {
+	if o.Endpoint != "" {
+		httpURL(v, prefix+".endpoint", o.Endpoint)
+	}
+	atLeast(v, prefix+".max_attempts", o.MaxAttempts, 0)
+}
+
+func (a APIConfig) validate(v *Errors, dryRun bool) {
+	httpURL(v, "api.base_url", a.BaseURL)
+	httpURL(v, "api.token_url", a.TokenURL)
+	if !(a.Rate > 0) || !finite(a.Rate) {
+		v.add("api.rate", fmt.Sprintf("must be > 0 (got %v)", a.Rate))
+	}
+	if a.RatePerShard < 0 || !finite(a.RatePerShard) {
+		v.add("api.rate_per_shard", fmt.Sprintf("must be >= 0, 0 meaning rate/N (got %v)", a.RatePerShard))
+	}
+	atLeast(v, "api.burst", a.Burst, 1)
+	positive(v, "api.request_timeout", a.RequestTimeout)
+	atLeast(v, "api.retry.max_attempts", a.Retry.MaxAttempts, 1)
+	positive(v, "api.retry.base_delay", a.Retry.BaseDelay)
+	if a.Retry.MaxDelay < a.Retry.BaseDelay || a.Retry.MaxDelay <= 0 {
+		v.add("api.retry.max_delay", fmt.Sprintf("must be > 0 and >= api.retry.base_delay (%s) (got %s)", a.Retry.BaseDelay, a.Retry.MaxDelay))
+	}
+	positive(v, "api.retry.max_retry_after", a.Retry.MaxRetryAfter)
+	positive(v, "api.retry.max_elapsed", a.Retry.MaxElapsed)
+	nonNegative(v, "api.token_renew_before", a.TokenRenewBefore)
+	if dryRun {
+		return
+	}
+	if a.ClientID == "" {
+		v.add("api.client_id", fmt.Sprintf("required: set %s (or run with run.dry_run: true)", EnvClientID))
+	}
+	if a.ClientSecret == "" {
+		v.add("api.client_secret", fmt.Sprintf("required: set %s, %s or api.client_secret_file (or run with run.dry_run: true)", EnvClientSecret, EnvClientSecretFile))
+	}
+}
+
+func (c ConcurrencyConfig) validate(v *Errors) {
+	atLeast(v, "concurrency.uploads", c.Uploads, 1)
+	atLeast(v, "concurrency.in_flight", c.InFlight, 1)
+	atLeast(v, "concurrency.poll_workers", c.PollWorkers, 1)
+	atLeast(v, "concurrency.finalizers", c.Finalizers, 1)
+}
+
+func (p PollConfig) validate(v *Errors) {
+	nonNegative(v, "poll.initial_delay", p.InitialDelay)
+	if !(p.Multiplier >= 1) || !finite(p.Multiplier) {
+		v.add("poll.multiplier", fmt.Sprintf("must be >= 1 (got %v)", p.Multiplier))
+	}
+	positive(v, "poll.max_interval", p.MaxInterval)
+	if !(p.Jitter >= 0 && p.Jitter < 1) {
+		v.add("poll.jitter", fmt.Sprintf("must be in [0, 1) (got %v)", p.Jitter))
+	}
+	positive(v, "poll.deadline", p.Deadline)
+}
+
+func (f FailureThresholdConfig) validate(v *Errors) {
+	atLeast(v, "failure_threshold.min_records", f.MinRecords, 1)
+	if !(f.MaxErrorShare > 0 && f.MaxErrorShare <= 1) {
+		v.add("failure_threshold.max_error_share", fmt.Sprintf("must be in (0, 1], 1 disabling the threshold (got %v)", f.MaxErrorShare))
+	}
+}
+
+func (e EmulatorConfig) validate(v *Errors) {
+	if !(e.TimeScale > 0 && e.TimeScale <= 1) {
+		v.add("emulator.time_scale", fmt.Sprintf("must be in (0, 1] (got %v)", e.TimeScale))
+	}
+}
+
+func (l LoggingConfig) validate(v *Errors) {
+	oneOf(v, "logging.level", l.Level, "debug", "info", "warn", "error")
+	oneOf(v, "logging.format", l.Format, "auto", "json", "text")
+	positive(v, "logging.progress_interval", l.ProgressInterval)
+}
+
+func atLeast(v *Errors, field string, got, min int) {
+	if got < min {
+		v.add(field, fmt.Sprintf("must be >= %d (got %d)", min, got))
+	}
+}
+
+func positive(v *Errors, field string, d time.Duration) {
+	if d <= 0 {
+		v.add(field, fmt.Sprintf("must be > 0 (got %s)", d))
+	}
+}
+
+func nonNegative(v *Errors, field string, d time.Duration) {
+	if d < 0 {
+		v.add(field, fmt.Sprintf("must be >= 0 (got %s)", d))
+	}
+}
+
+func oneOf(v *Errors, field, got string, allowed ...string) {
+	for _, a := range allowed {
+		if got == a {
+			return
+		}
+	}
+	v.add(field, fmt.Sprintf("must be one of %s (got %q)", strings.Join(allowed, ", "), got))
+}
+
+func location(v *Errors, field, s string) {
+	if _, err := blob.Parse(s); err != nil {
+		v.add(field, fmt.Sprintf("invalid location: %v (use s3://bucket/prefix, file:///path or a path)", err))
+	}
+}
+
+func httpURL(v *Errors, field, s string) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.add(field, fmt.Sprintf("must be an http(s) URL (got %q)", s))
+	}
+}
+
+// finite reports whether f is neither NaN nor infinite.
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
