@@ -220,6 +220,13 @@ func (l *Local) Create(_ context.Context, key string) (Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", l.KeyURI(key), mapFSErr(err))
 	}
+	// CreateTemp makes the file private (0600); an archive or report is
+	// meant to be read by others too, as any file the process creates.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("create %s: %w", l.KeyURI(key), err)
+	}
 	return &localWriter{f: f, final: p, uri: l.KeyURI(key)}, nil
 }
 
