@@ -32,6 +32,9 @@ type Main struct {
 	Stderr io.Writer
 	// Getenv reads an environment variable.
 	Getenv func(string) string
+	// Environ lists the environment (os.Environ form), for commands that
+	// must see every variable (run refuses unknown REVERIFY_* names).
+	Environ func() []string
 	// Signals, when set, delivers interrupt signals to commands that drain on
 	// them (run). nil means no signal handling.
 	Signals <-chan os.Signal
@@ -45,6 +48,11 @@ type command struct {
 func (m *Main) commands() map[string]command {
 	return map[string]command{
 		// one line per subcommand, in alphabetical order
+		"cleanup":  {"delete the dossiers a run left at the Assure API", (*Main).cleanupCmd},
+		"emulator": {"serve the Assure API emulator", (*Main).emulatorCmd},
+		"report":   {"summarise existing Parquet output", (*Main).reportCmd},
+		"run":      {"re-verify an archive through the Assure API (the main job)", (*Main).runCmd},
+		"specimen": {"write a synthetic sample archive with expected outcomes", (*Main).specimenCmd},
 	}
 }
 
@@ -86,6 +94,6 @@ func (m *Main) usage(cmds map[string]command) {
 func main() {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Signals: sigs}
+	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Environ: os.Environ, Signals: sigs}
 	os.Exit(m.Run(context.Background(), os.Args[1:]))
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"reverify/internal/blob"
 )
 
 // Keys below the output root. See the package documentation for the layout.
@@ -179,4 +182,33 @@ func NewAttemptID(now time.Time) string {
 func isPartKey(key string) bool {
 	base := path.Base(key)
 	return strings.HasSuffix(base, PartExt) && !strings.HasPrefix(base, ".")
+}
+
+// ShardID names one shard of a run.
+type ShardID struct{ Shard, Count int }
+
+// Shards lists the shards of a run that have anything in the output (parts,
+// summaries, journals), in key order.
+func Shards(ctx context.Context, store blob.Store, runID string) ([]ShardID, error) {
+	if err := ValidateRunID(runID); err != nil {
+		return nil, err
+	}
+	prefix := RunPrefix(runID)
+	seen := map[ShardID]bool{}
+	var out []ShardID
+	err := store.List(ctx, prefix, func(o blob.Object) error {
+		dir, _, ok := strings.Cut(strings.TrimPrefix(o.Key, prefix), "/")
+		if !ok {
+			return nil
+		}
+		if k, n, ok := parseShardDir(dir); ok && !seen[ShardID{k, n}] {
+			seen[ShardID{k, n}] = true
+			out = append(out, ShardID{k, n})
+		}
+		return nil
+	})
+	if err != nil && !missingLocalRoot(store, err) {
+		return nil, fmt.Errorf("list shards under %s: %w", store.KeyURI(prefix), err)
+	}
+	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,4 +104,26 @@ func TestSchemaIsStable(t *testing.T) {
 	want, err := os.ReadFile("testdata/schema.txt")
 	require.NoError(t, err)
 	assert.Equal(t, string(want), parquet.SchemaOf(Row{}).String()+"\n")
+}
+
+// TestReadmeDocumentsEveryColumn keeps the README's column table (the
+// analysts' reference) in step with the schema: every top-level column is
+// documented, in order, and nothing else.
+func TestReadmeDocumentsEveryColumn(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	var documented []string
+	for _, line := range strings.Split(string(readme), "\n") {
+		if rest, ok := strings.CutPrefix(line, "| `"); ok {
+			name, _, _ := strings.Cut(rest, "`")
+			if strings.Contains(line, "| yes |") || strings.Contains(line, "| no |") || strings.Contains(line, "| no* |") {
+				documented = append(documented, name)
+			}
+		}
+	}
+	var columns []string
+	for _, f := range parquet.SchemaOf(Row{}).Fields() {
+		columns = append(columns, f.Name())
+	}
+	assert.Equal(t, columns, documented)
 }

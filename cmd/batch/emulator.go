@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"reverify/internal/assure/emulator"
+)
+
+// emulatorShutdownTimeout bounds the graceful shutdown of `batch emulator`.
+const emulatorShutdownTimeout = 10 * time.Second
+
+// emulatorCmd serves the Assure API emulator until ctx is canceled or a
+// signal arrives on m.Signals.
+func (m *Main) emulatorCmd(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(m.Stderr, "usage: batch emulator [flags]\n\n"+
+			"Serves the Assure API emulator (token endpoint, /assure API, /_emulator admin).\n"+
+			"Flags override the config file. See docs/emulator.md.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
+	configPath := fs.String("config", "", "scenario file (YAML over the defaults, e.g. configs/emulator-faults.yaml)")
+	clientID := fs.String("client-id", emulator.DefaultClientID, "client id the token endpoint accepts")
+	clientSecret := fs.String("client-secret", emulator.DefaultClientSecret, "client secret the token endpoint accepts")
+	timeScale := fs.Float64("time-scale", 1, "delay factor: 0.01 runs 100x faster than real time")
+	seed := fs.Int64("seed", 1, "seed of the deterministic draws (latency, token key)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(m.Stderr, "batch emulator: unexpected arguments: %v\n", fs.Args())
+		fs.Usage()
+		return ExitUsage
+	}
+
+	cfg := emulator.DefaultConfig()
+	if *configPath != "" {
+		var err error
+		if cfg, err = emulator.LoadConfig(*configPath); err != nil {
+			fmt.Fprintf(m.Stderr, "batch emulator: %v\n", err)
+			return ExitUsage
+		}
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "client-id":
+			cfg.ClientID = *clientID
+		case "client-secret":
+			cfg.ClientSecret = *clientSecret
+		case "time-scale":
+			cfg.TimeScale = *timeScale
+		case "seed":
+			cfg.Seed = *seed
+		}
+	})
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(m.Stderr, "batch emulator: invalid configuration:\n%v\n", err)
+		return ExitUsage
+	}
+
+	logger := slog.New(slog.NewTextHandler(m.Stderr, nil))
+	emu, err := emulator.New(cfg, emulator.WithLogger(logger))
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "batch emulator: %v\n", err)
+		return ExitUsage
+	}
+	srv, err := serveEmulator(ctx, emu, *addr, logger)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "batch emulator: %v\n", err)
+		return ExitFatal
+	}
+	base := strings.TrimSuffix(srv.BaseURL, "/assure")
+	fmt.Fprintf(m.Stdout, "Assure API emulator listening on %s\n", base)
+	fmt.Fprintf(m.Stdout, "  token URL:     %s\n", srv.TokenURL)
+	fmt.Fprintf(m.Stdout, "  base URL:      %s\n", srv.BaseURL)
+	fmt.Fprintf(m.Stdout, "  client id:     %s\n", cfg.ClientID)
+	fmt.Fprintf(m.Stdout, "  client secret: %s\n", cfg.ClientSecret)
+	fmt.Fprintf(m.Stdout, "  admin:         %s/_emulator/counters, /_emulator/reset, /_emulator/faults, /_emulator/config\n", base)
+	fmt.Fprintf(m.Stdout, "  time scale:    %g, seed %d\n", cfg.TimeScale, cfg.Seed)
+
+	select {
+	case err := <-srv.served:
+		fmt.Fprintf(m.Stderr, "batch emulator: serve: %v\n", err)
+		return ExitFatal
+	case <-ctx.Done():
+		logger.Info("stopping", "reason", "context canceled")
+	case sig := <-m.Signals: // nil channel: never
+		logger.Info("stopping", "signal", sig.String())
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), emulatorShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		fmt.Fprintf(m.Stderr, "batch emulator: %v\n", err)
+		return ExitFatal
+	}
+	logger.Info("stopped")
+	return ExitOK
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+
+	"reverify/internal/blob"
+	"reverify/internal/report"
+)
+
+const reportUsage = `usage: batch report [--json] [--run-id ID] [--s3-endpoint URL --s3-region R --s3-path-style] <output-uri>
+
+Summarises existing Parquet output: one table per run (outcomes, shares, top
+reasons, effort and timing), or JSON with --json. <output-uri> is the output
+root given to 'batch run': a local path, file:///path or s3://bucket/prefix.
+S3 credentials come from the AWS default chain (environment, profile, role).
+
+flags:
+`
+
+// reportCmd implements `batch report`.
+func (m *Main) reportCmd(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("batch report", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() {
+		fmt.Fprint(m.Stderr, reportUsage)
+		fs.PrintDefaults()
+	}
+	asJSON := fs.Bool("json", false, "print the summaries as a JSON array instead of tables")
+	runID := fs.String("run-id", "", "summarise only this run")
+	var s3 blob.S3Options
+	fs.StringVar(&s3.Endpoint, "s3-endpoint", "", "endpoint of an S3-compatible store (default: AWS)")
+	fs.StringVar(&s3.Region, "s3-region", "", "S3 region (default: AWS_REGION, else us-east-1)")
+	fs.BoolVar(&s3.PathStyle, "s3-path-style", false, "address buckets as <endpoint>/<bucket> (most S3-compatible stores)")
+
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	if err != nil {
+		return ExitUsage // the flag package has printed the error and usage
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(m.Stderr, "batch report: need exactly one <output-uri>, got %d\n\n", len(pos))
+		fs.Usage()
+		return ExitUsage
+	}
+	uri := pos[0]
+	if *runID != "" {
+		if err := report.ValidateRunID(*runID); err != nil {
+			fmt.Fprintf(m.Stderr, "batch report: --run-id: %v\n", err)
+			return ExitUsage
+		}
+	}
+	loc, err := blob.Parse(uri)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "batch report: output: %v\n", err)
+		return ExitUsage
+	}
+
+	store, err := blob.NewOpener(s3).OpenLocation(ctx, loc)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "batch report: open %s: %v\n", loc, err)
+		return ExitFatal
+	}
+	var sums []report.Summary
+	if *runID != "" {
+		var s report.Summary
+		s, err = report.SummarizeRun(ctx, store, *runID)
+		sums = []report.Summary{s}
+	} else {
+		sums, err = report.Summarize(ctx, store)
+	}
+	if errors.Is(err, report.ErrNoOutput) {
+		what := "report output"
+		if *runID != "" {
+			what = fmt.Sprintf("output of run %q", *runID)
+		}
+		fmt.Fprintf(m.Stderr, "batch report: no %s at %s (expected %s)\n", what, store.URI(),
+			store.KeyURI("runs/<run_id>/shard-<K>-of-<N>/part-*.parquet"))
+		return ExitFatal
+	}
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "batch report: %v\n", err)
+		return ExitFatal
+	}
+
+	if *asJSON {
+		enc := json.NewEncoder(m.Stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(sums)
+	} else {
+		err = report.RenderTables(m.Stdout, sums)
+	}
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "batch report: write: %v\n", err)
+		return ExitFatal
+	}
+	return ExitOK
+}
+
+// parseInterspersed parses flags that may come before or after positional
+// arguments ("batch report out/ --json"); "--" ends the flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		// Parse stopped at a positional argument, or after a "--" that it
+		// consumed: then everything left is positional.
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}

@@ -1,0 +1,352 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"reverify/configs"
+	"reverify/internal/assure"
+	"reverify/internal/blob"
+	"reverify/internal/config"
+	"reverify/internal/pipeline"
+	"reverify/internal/report"
+	"reverify/internal/source"
+)
+
+const runUsage = `usage: batch run [--config FILE] [flags]
+
+Re-verifies every record of an archive through the Assure API and writes one
+Parquet row per record. Without --config the embedded example configuration
+runs: a dry run of ./archive through the bundled emulator into ./out.
+Settings: defaults < config file < REVERIFY_* environment < flags.
+Credentials: SIGNICAT_CLIENT_ID and SIGNICAT_CLIENT_SECRET (or
+SIGNICAT_CLIENT_SECRET_FILE); dry runs need none.
+
+Rerunning with the same --run-id resumes the run: finished records are not
+redone, started verifications are polled, nothing is paid twice.
+
+Exit codes: 0 all records final; 1 fatal error; 2 usage or configuration;
+3 finished with some error/timeout/skipped rows; 4 failure threshold;
+5 interrupted (rerun with the same --run-id to resume).
+
+flags:
+`
+
+// runFlag maps a command-line flag onto a config key.
+type runFlag struct{ flag, key, help string }
+
+// runFlags are the flags of `batch run` that set config keys.
+func runFlags() []runFlag {
+	return []runFlag{
+		{"source", "source.archive", "archive URI: s3://bucket/prefix, file:///path or a path"},
+		{"manifest", "source.manifest", "manifest URI (.csv or .jsonl); relative paths resolve against the archive"},
+		{"output", "output.uri", "output URI: a folder or s3://bucket/prefix"},
+		{"run-id", "run.run_id", "run id; reuse it to resume a run"},
+		{"shard", "run.shard", "shard K/N (0-based); default from AWS_BATCH_JOB_ARRAY_INDEX"},
+		{"limit", "run.limit", "process at most N records of this shard"},
+		{"rate", "api.rate", "API requests per second for the whole job"},
+		{"assure-url", "api.base_url", "base URL of the Assure API (or an emulator/proxy)"},
+		{"token-url", "api.token_url", "OAuth2 token URL"},
+		{"max-duration", "run.max_duration", "time budget: stop intake in time to drain before it ends"},
+	}
+}
+
+// runCmd implements `batch run`.
+func (m *Main) runCmd(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("batch run", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() {
+		fmt.Fprint(m.Stderr, runUsage)
+		fs.PrintDefaults()
+	}
+	configPath := fs.String("config", "", "YAML configuration file (default: the embedded configs/example.yaml)")
+	dryRun := fs.Bool("dry-run", false, "run against the bundled emulator started in-process")
+	printConfig := fs.Bool("print-config", false, "print the effective configuration (secrets redacted) and exit")
+	var sets multiFlag
+	fs.Var(&sets, "set", "set any config key: --set poll.deadline=10m (repeatable)")
+	flags := runFlags()
+	values := make([]*string, len(flags))
+	for i, f := range flags {
+		values[i] = fs.String(f.flag, "", f.help+" ("+f.key+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(m.Stderr, "batch run: unexpected arguments: %v\n", fs.Args())
+		return ExitUsage
+	}
+	var settings []config.Setting
+	fs.Visit(func(f *flag.Flag) {
+		for i, rf := range flags {
+			if rf.flag == f.Name {
+				settings = append(settings, config.Setting{Key: rf.key, Value: *values[i], Source: "--" + f.Name})
+			}
+		}
+		if f.Name == "dry-run" {
+			settings = append(settings, config.Setting{Key: "run.dry_run", Value: strconv.FormatBool(*dryRun), Source: "--dry-run"})
+		}
+	})
+	for _, s := range sets {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok {
+			fmt.Fprintf(m.Stderr, "batch run: --set %q: want key=value\n", s)
+			return ExitUsage
+		}
+		settings = append(settings, config.Setting{Key: strings.TrimSpace(k), Value: v, Source: "--set " + k})
+	}
+
+	var cfg config.Config
+	var err error
+	if *configPath != "" {
+		cfg, err = config.LoadFile(*configPath, m.environ(), settings...)
+	} else {
+		cfg, err = config.Load(configs.Example(), m.environ(), settings...)
+	}
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "batch run: invalid configuration:\n%v\n", err)
+		return ExitUsage
+	}
+	if *printConfig {
+		out, err := cfg.Redacted()
+		if err != nil {
+			fmt.Fprintf(m.Stderr, "batch run: %v\n", err)
+			return ExitFatal
+		}
+		m.Stdout.Write(out)
+		return ExitOK
+	}
+	logger, err := m.logger(cfg.Logging)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "batch run: %v\n", err)
+		return ExitUsage
+	}
+	code, err := m.run(ctx, cfg, logger)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "batch run: %v\n", err)
+	}
+	return code
+}
+
+type multiFlag []string
+
+func (f *multiFlag) String() string     { return strings.Join(*f, ",") }
+func (f *multiFlag) Set(v string) error { *f = append(*f, v); return nil }
+
+// environ returns the process environment (empty when Main has none).
+func (m *Main) environ() []string {
+	if m.Environ != nil {
+		return m.Environ()
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// logger builds the run's slog logger on stderr.
+func (m *Main) logger(c config.LoggingConfig) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
+		return nil, fmt.Errorf("logging.level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	format := c.Format
+	if format == "auto" || format == "" {
+		format = "json"
+		if isTerminal(m.Stderr) {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(m.Stderr, opts)), nil
+	}
+	return slog.New(slog.NewJSONHandler(m.Stderr, opts)), nil
+}
+
+// run executes a validated configuration and returns the exit code.
+func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger) (int, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	shard, count := cfg.Shard()
+	base := log // the pipeline adds run_id and shard itself
+	log = log.With("run_id", cfg.Run.RunID, "shard", shard)
+	started := time.Now()
+
+	// The API: the real one, or the emulator in-process.
+	apiCfg := cfg.AssureConfig()
+	if cfg.Run.DryRun {
+		emuLog := slog.New(slog.DiscardHandler) // its request log only in debug
+		if log.Enabled(ctx, slog.LevelDebug) {
+			emuLog = log.With("component", "emulator")
+		}
+		emu, err := startEmulator(ctx, cfg.Emulator, emuLog)
+		if err != nil {
+			return ExitFatal, fmt.Errorf("start the emulator: %w", err)
+		}
+		defer emu.Close()
+		apiCfg.BaseURL, apiCfg.TokenURL = emu.BaseURL, emu.TokenURL
+		apiCfg.ClientID, apiCfg.ClientSecret = emu.ClientID, emu.ClientSecret
+		log.Info("dry run: using the bundled emulator", "base_url", emu.BaseURL, "time_scale", cfg.Emulator.TimeScale)
+	}
+	gate := pipeline.NewGate(cfg.EffectiveRate(), cfg.API.Burst)
+	apiCfg.Observer = gate
+	client, err := assure.New(apiCfg)
+	if err != nil {
+		return ExitUsage, err
+	}
+
+	// The archive and the output.
+	archive, err := source.Open(ctx, blob.NewOpener(cfg.SourceS3()), source.Config{
+		Archive:            cfg.Source.Archive,
+		Manifest:           cfg.Source.Manifest,
+		DefaultDocumentID:  cfg.Source.DefaultDocumentID,
+		DefaultProcessType: cfg.Source.DefaultProcessType,
+		Limits: source.Limits{MaxImageBytes: int64(cfg.Source.MaxImageBytes),
+			MinWidth: cfg.Source.MinWidth, MinHeight: cfg.Source.MinHeight},
+	})
+	if err != nil {
+		if errors.Is(err, source.ErrConfig) {
+			return ExitUsage, err
+		}
+		return ExitFatal, err
+	}
+	out, err := blob.NewOpener(cfg.OutputS3()).Open(ctx, cfg.Output.URI)
+	if err != nil {
+		return ExitUsage, fmt.Errorf("output: %w", err)
+	}
+
+	// What earlier attempts of this run left, and this attempt's journal.
+	resume, err := pipeline.LoadResume(ctx, out, client, cfg.Run.RunID, shard, count, log)
+	if err != nil {
+		return ExitFatal, err
+	}
+	attempt := report.NewAttemptID(started)
+	journal, err := pipeline.OpenJournal(ctx, out, cfg.Run.RunID, shard, count, attempt, 0)
+	if err != nil {
+		return ExitFatal, err
+	}
+	runStart := started
+	if !resume.RunStart.IsZero() {
+		runStart = resume.RunStart
+	}
+	if err := journal.Append(ctx, pipeline.Entry{V: pipeline.JournalVersion, Type: pipeline.EntryRun,
+		Time: started.UTC(), Attempt: attempt, RunStart: runStart.UTC()}, true); err != nil {
+		journal.Close()
+		return ExitFatal, err
+	}
+	writer, err := report.NewWriter(out, report.WriterConfig{
+		RunID: cfg.Run.RunID, Shard: shard, ShardCount: count, Attempt: attempt,
+		MaxRowsPerPart: cfg.Output.MaxRowsPerPart, MaxPartAge: cfg.Output.MaxPartAge,
+		OnCommit: func(part string, ids []string) {
+			_ = journal.Append(context.WithoutCancel(ctx), pipeline.Entry{V: pipeline.JournalVersion,
+				Type: pipeline.EntryCommitted, Time: time.Now().UTC(), Records: ids, Part: part}, false)
+		},
+	})
+	if err != nil {
+		journal.Close()
+		return ExitUsage, err
+	}
+
+	poll := cfg.EffectivePoll()
+	prog := newProgress(m.Stderr, isTerminal(m.Stderr), cfg.Logging.ProgressInterval, log)
+	p, err := pipeline.New(pipeline.Options{
+		RunID: cfg.Run.RunID, Shard: shard, ShardCount: count, Limit: cfg.Run.Limit, DryRun: cfg.Run.DryRun,
+		Uploads: cfg.Concurrency.Uploads, InFlight: cfg.Concurrency.InFlight,
+		PollWorkers: cfg.Concurrency.PollWorkers, Finalizers: cfg.Concurrency.Finalizers,
+		Poll: pipeline.PollConfig{InitialDelay: poll.InitialDelay, Multiplier: poll.Multiplier,
+			MaxInterval: poll.MaxInterval, Jitter: poll.Jitter, Deadline: poll.Deadline},
+		Step:            pipeline.StepPolicy{Attempts: 3, BaseDelay: cfg.API.Retry.BaseDelay * 4, MaxDelay: cfg.API.Retry.MaxDelay * 3},
+		DownloadResults: cfg.Output.DownloadResults, KeepDossiers: cfg.Output.KeepDossiers,
+		Threshold:   pipeline.Threshold{MinRecords: cfg.FailureThreshold.MinRecords, MaxErrorShare: cfg.FailureThreshold.MaxErrorShare},
+		GracePeriod: cfg.Run.GracePeriod,
+		Logger:      base,
+	}, pipeline.Deps{Archive: archive, API: client, Gate: gate, Rows: writer, Results: out,
+		Journal: journal, Resume: resume, Progress: prog.update})
+	if err != nil {
+		journal.Close()
+		return ExitFatal, err
+	}
+
+	// Signals: the first stops intake and drains; the second ends at once.
+	stopWatch := m.watchStops(ctx, cancel, p, cfg.Run.MaxDuration, cfg.Run.GracePeriod, log)
+	defer stopWatch()
+
+	log.Info("run starting", "archive", cfg.Source.Archive, "output", out.URI(), "rate", cfg.EffectiveRate(),
+		"dry_run", cfg.Run.DryRun, "resumed_attempts", resume.Attempts)
+	res, runErr := p.Run(ctx)
+	prog.finish()
+	if err := journal.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+
+	code := exitCode(res, runErr)
+	// The summary counts the rows this attempt committed.
+	sum := report.Summary{RunID: cfg.Run.RunID, Shard: shard, ShardCount: count, Totals: writer.Totals()}
+	sum.RunStats = report.RunStats{Attempt: attempt, ExitCode: &code, Interrupted: res.Stopped || code == ExitInterrupted,
+		Listed: &res.Listed, Extra: map[string]any{
+			"resumed_records": res.Resumed, "interrupted_records": res.Interrupted,
+			"api_calls_total": res.Calls.Calls, "api_retries_total": res.Calls.Retries, "rate_limit_pauses": res.Calls.Pauses,
+			"effective_rate": cfg.EffectiveRate(),
+		}}
+	sum.RunStats.SetTimes(res.Started, res.Finished, res.Totals.Records)
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer scancel()
+	if err := report.WriteSummary(sctx, out, sum); err != nil {
+		log.Error("summary not written", "error", err)
+	}
+	_ = report.RenderTable(m.Stderr, sum)
+	if res.Interrupted > 0 || res.Stopped {
+		fmt.Fprintf(m.Stderr, "interrupted: %d records left for the next attempt; rerun with --run-id %s to resume\n",
+			res.Interrupted, cfg.Run.RunID)
+	}
+	log.Info("run finished", "exit_code", code, "records", res.Totals.Records, "listed", res.Listed,
+		"api_calls", res.Calls.Calls, "retries", res.Calls.Retries, "duration", res.Finished.Sub(res.Started).Round(time.Millisecond).String())
+	return code, describe(runErr)
+}
+
+// exitCode maps a run's result onto the documented exit codes.
+func exitCode(res pipeline.Result, err error) int {
+	switch {
+	case errors.Is(err, pipeline.ErrThreshold):
+		return ExitThreshold
+	case err != nil && res.Stopped && errors.Is(err, context.Canceled):
+		return ExitInterrupted
+	case err != nil:
+		return ExitFatal
+	case res.Stopped || res.Interrupted > 0:
+		return ExitInterrupted
+	case res.Totals.Incomplete() > 0:
+		return ExitIncomplete
+	}
+	return ExitOK
+}
+
+// describe adds what to do to a fatal error.
+func describe(err error) error {
+	if err == nil {
+		return nil
+	}
+	if assure.ClassOf(err) == assure.Fatal && !errors.Is(err, pipeline.ErrThreshold) {
+		return fmt.Errorf("%w\nThe Assure API refused the credentials: check SIGNICAT_CLIENT_ID/SIGNICAT_CLIENT_SECRET, the token URL and the API client's Assure permission", err)
+	}
+	return err
+}

@@ -1,0 +1,410 @@
+// Package pipeline runs a verification job: it lists an archive's records,
+// uploads each record's images to the Assure API, polls the processes until
+// they are final, records one outcome row per record and cleans up after
+// itself — concurrently, under one global rate limit, with retries that
+// never pay twice.
+//
+// Stages (one errgroup):
+//
+//	lister → submitters → poll scheduler → finalizers → report writer
+//
+// The lister streams records; submitters (Options.Uploads of them) fetch and
+// check images and make the four submit calls; the scheduler holds every
+// started process in a heap and polls each when due with a few workers;
+// finalizers download results and delete dossiers; one writer writes rows.
+// A fatal error cancels every stage.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"reverify/internal/assure"
+	"reverify/internal/report"
+	"reverify/internal/source"
+)
+
+// Archive is what the pipeline needs of a record source.
+type Archive interface {
+	Records(ctx context.Context, fn func(source.Record) error) error
+	Load(ctx context.Context, r source.Record) (*source.Images, []source.Problem, error)
+}
+
+// API is what the pipeline needs of the Assure API client.
+type API interface {
+	CreateDossier(ctx context.Context, externalReference string) (*assure.Dossier, error)
+	GetDossier(ctx context.Context, dossierID string) (*assure.DossierResponse, error)
+	ListDossiers(ctx context.Context) ([]assure.Dossier, error)
+	DeleteDossier(ctx context.Context, dossierID string) error
+	CreateProcess(ctx context.Context, dossierID string, req assure.CreateProcessRequest) (*assure.ProcessResponse, error)
+	DeleteProcess(ctx context.Context, dossierID, processID string) error
+	SetImages(ctx context.Context, dossierID, processID string, imgs assure.Images) error
+	StartVerification(ctx context.Context, dossierID, processID string) (*assure.VerifyResponse, error)
+	GetProcess(ctx context.Context, dossierID, processID string) (*assure.Process, error)
+	DownloadResult(ctx context.Context, dossierID, processID string) ([]byte, bool, error)
+}
+
+// RowSink receives the outcome rows; one goroutine calls it.
+type RowSink interface {
+	Write(ctx context.Context, rows ...report.Row) error
+	FlushIfDue(ctx context.Context) error
+	Close(ctx context.Context) error
+}
+
+// ResultStore keeps full-result zips.
+type ResultStore interface {
+	Put(ctx context.Context, key string, data []byte) error
+	KeyURI(key string) string
+}
+
+// Options shape a run.
+type Options struct {
+	RunID      string
+	Shard      int
+	ShardCount int
+	// Limit is the most records this shard takes (0: all).
+	Limit  int
+	DryRun bool
+
+	// Uploads bounds the records being fetched and uploaded at once: their
+	// images are in memory.
+	Uploads int
+	// InFlight bounds the records between their first paid call and their
+	// row: mostly processes being polled, which are cheap.
+	InFlight int
+	// PollWorkers poll due processes; Finalizers download and delete.
+	PollWorkers int
+	Finalizers  int
+	Poll        PollConfig
+	// Step retries a submit step whose call failed with a retryable error
+	// after the client's own retries.
+	Step StepPolicy
+
+	DownloadResults bool
+	KeepDossiers    bool
+
+	Threshold Threshold
+
+	// GracePeriod: after Stop, how long in-flight processes are still polled
+	// before the run ends (they are resumed by the next run).
+	GracePeriod time.Duration
+
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// StepPolicy bounds the pipeline's retries of one submit step.
+type StepPolicy struct {
+	Attempts  int           // default 3
+	BaseDelay time.Duration // default 1 s
+	MaxDelay  time.Duration // default 30 s
+}
+
+// Deps are the pipeline's collaborators.
+type Deps struct {
+	Archive Archive
+	API     API
+	// Gate is the rate limiter the API client was built with (its Observer);
+	// used for the summary's call counts. Optional.
+	Gate    *Gate
+	Rows    RowSink
+	Results ResultStore // required when Options.DownloadResults
+	Journal Journal     // optional: nil records nothing
+	// Resume holds what an earlier attempt of the same run left.
+	Resume *ResumeState
+	// Progress, when set, is called with a snapshot after every row.
+	Progress func(Progress)
+}
+
+// Progress is a snapshot for progress displays.
+type Progress struct {
+	Listed     int64 // records taken from the archive so far
+	ListingEnd bool  // the listing is complete: Listed is the total
+	Done       int64 // rows written
+	InFlight   int64
+	Outcomes   map[string]int64
+	Started    time.Time
+}
+
+// Result describes a finished (or stopped) run.
+type Result struct {
+	Listed int64
+	// Resumed counts records skipped because an earlier attempt committed
+	// their row; Interrupted counts records left unfinished by a stop.
+	Resumed     int64
+	Interrupted int64
+	Totals      report.Totals
+	Calls       CallStats
+	Started     time.Time
+	Finished    time.Time
+	Stopped     bool // Stop was called before the run finished
+}
+
+// ErrThreshold ends a run whose early records failed too often.
+var ErrThreshold = errors.New("failure threshold exceeded")
+
+// Pipeline is one run of one shard.
+type Pipeline struct {
+	opt  Options
+	deps Deps
+	log  *slog.Logger
+
+	stop     chan struct{} // closed by Stop: no new records
+	stopOnce atomic.Bool
+	// slots bounds the tasks between their first paid call and their row.
+	slots chan struct{}
+
+	listed      atomic.Int64
+	listingDone atomic.Bool
+	inFlight    atomic.Int64
+	resumed     atomic.Int64
+	interrupted atomic.Int64
+}
+
+// New checks opts and deps and returns a pipeline.
+func New(opt Options, deps Deps) (*Pipeline, error) {
+	if deps.Archive == nil || deps.API == nil || deps.Rows == nil {
+		return nil, errors.New("pipeline: archive, API and row sink are required")
+	}
+	if opt.DownloadResults && deps.Results == nil {
+		return nil, errors.New("pipeline: downloading results needs a result store")
+	}
+	if opt.ShardCount < 1 || opt.Shard < 0 || opt.Shard >= opt.ShardCount {
+		return nil, fmt.Errorf("pipeline: shard %d/%d out of range", opt.Shard, opt.ShardCount)
+	}
+	if opt.RunID == "" {
+		return nil, errors.New("pipeline: run id required")
+	}
+	opt.Uploads = max(opt.Uploads, 1)
+	opt.InFlight = max(opt.InFlight, opt.Uploads)
+	opt.PollWorkers = max(opt.PollWorkers, 1)
+	opt.Finalizers = max(opt.Finalizers, 1)
+	if opt.Poll.Multiplier < 1 {
+		opt.Poll.Multiplier = 1
+	}
+	if opt.Step.Attempts <= 0 {
+		opt.Step.Attempts = 3
+	}
+	if opt.Step.BaseDelay <= 0 {
+		opt.Step.BaseDelay = time.Second
+	}
+	if opt.Step.MaxDelay <= 0 {
+		opt.Step.MaxDelay = 30 * time.Second
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Journal == nil {
+		deps.Journal = nopJournal{}
+	}
+	return &Pipeline{opt: opt, deps: deps, stop: make(chan struct{}), slots: make(chan struct{}, opt.InFlight),
+		log: opt.Logger.With("run_id", opt.RunID, "shard", opt.Shard)}, nil
+}
+
+// Stop asks the run to take no new records, finish the uploads in progress,
+// poll started processes for the grace period and end. Safe to call more than
+// once and from any goroutine (a signal handler).
+func (p *Pipeline) Stop() {
+	if p.stopOnce.CompareAndSwap(false, true) {
+		close(p.stop)
+	}
+}
+
+// InShard reports whether a record belongs to shard k of n: FNV-1a of its ID
+// modulo n. Stable across runs, machines and Go versions.
+func InShard(recordID string, k, n int) bool {
+	if n <= 1 {
+		return true
+	}
+	h := fnv.New32a()
+	h.Write([]byte(recordID))
+	return int(h.Sum32()%uint32(n)) == k
+}
+
+// Run processes the shard and returns when every record has a row, or the
+// run was stopped, or failed. Errors: ErrThreshold, a fatal API error
+// (credentials refused), a source listing failure, an output failure, or
+// the context's error.
+func (p *Pipeline) Run(ctx context.Context) (Result, error) {
+	res := Result{Started: p.opt.Now()}
+	g, gctx := errgroup.WithContext(ctx)
+
+	records := make(chan *task, p.opt.Uploads)
+	started := make(chan *task, p.opt.Uploads)
+	finals := make(chan *task, p.opt.Finalizers)
+	rows := make(chan *task, p.opt.Finalizers*2)
+
+	// drain closes GracePeriod after Stop: polling gives up then.
+	drain := make(chan struct{})
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-finished:
+			return
+		case <-p.stop:
+		}
+		p.log.Info("stopping: no new records; draining in-flight work", "grace_period", p.opt.GracePeriod)
+		t := time.NewTimer(p.opt.GracePeriod)
+		defer t.Stop()
+		select {
+		case <-finished:
+		case <-t.C:
+			close(drain)
+		}
+	}()
+
+	// Lister.
+	g.Go(func() error {
+		defer close(records)
+		return p.list(gctx, records, rows)
+	})
+
+	// Submitters.
+	subs, sctx := errgroup.WithContext(gctx)
+	for i := 0; i < p.opt.Uploads; i++ {
+		subs.Go(func() error { return p.submitLoop(sctx, records, started, rows) })
+	}
+	g.Go(func() error {
+		err := subs.Wait()
+		close(started)
+		return err
+	})
+
+	// Poll scheduler.
+	sched := &scheduler{cfg: p.opt.Poll, workers: p.opt.PollWorkers, now: p.opt.Now, poll: p.pollOnce, drainBy: drain}
+	g.Go(func() error {
+		defer close(finals)
+		return sched.run(gctx, started, finals)
+	})
+
+	// Finalizers.
+	fins, fctx := errgroup.WithContext(gctx)
+	for i := 0; i < p.opt.Finalizers; i++ {
+		fins.Go(func() error { return p.finalizeLoop(fctx, finals, rows) })
+	}
+	g.Go(func() error {
+		err := fins.Wait()
+		close(rows)
+		return err
+	})
+
+	// Report writer.
+	var totals report.Totals
+	g.Go(func() error {
+		var err error
+		totals, err = p.writeLoop(gctx, rows, res.Started)
+		return err
+	})
+
+	err := g.Wait()
+	res.Listed = p.listed.Load()
+	res.Resumed = p.resumed.Load()
+	res.Interrupted = p.interrupted.Load()
+	res.Totals = totals
+	res.Finished = p.opt.Now()
+	res.Stopped = p.stopOnce.Load()
+	if p.deps.Gate != nil {
+		res.Calls = p.deps.Gate.Stats()
+	}
+	return res, err
+}
+
+// list streams the archive's records of this shard into records. Records
+// whose row an earlier attempt committed are skipped; records an earlier
+// attempt finished without committing go straight to the writer.
+func (p *Pipeline) list(ctx context.Context, records chan<- *task, rows chan<- *task) error {
+	taken := 0
+	errStop := errors.New("stop listing")
+	err := p.deps.Archive.Records(ctx, func(r source.Record) error {
+		select {
+		case <-p.stop:
+			return errStop
+		default:
+		}
+		if !InShard(r.ID, p.opt.Shard, p.opt.ShardCount) {
+			return nil
+		}
+		if p.opt.Limit > 0 && taken >= p.opt.Limit {
+			return errStop
+		}
+		taken++
+		p.listed.Add(1)
+		t := p.newTask(r)
+		if st := p.deps.Resume.lookup(r.ID); st != nil {
+			if st.Committed {
+				p.resumed.Add(1)
+				return nil
+			}
+			p.applyResume(t, st)
+			if st.Row != nil {
+				// Final in an earlier attempt: its row needs no API call, only
+				// the dossier deletion that may not have happened.
+				if t.row.Outcome != report.OutcomeTimeout {
+					p.deleteDossierQuietly(ctx, t)
+				}
+				return sendTask(ctx, rows, t)
+			}
+		}
+		return sendTask(ctx, records, t)
+	})
+	p.listingDone.Store(true)
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("list records: %w", err)
+	}
+	return nil
+}
+
+func sendTask(ctx context.Context, ch chan<- *task, t *task) error {
+	select {
+	case ch <- t:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// newTask prepares a record's row with everything known before any call.
+func (p *Pipeline) newTask(r source.Record) *task {
+	t := &task{rec: r, heapIndex: -1}
+	row := &t.row
+	row.RunID = p.opt.RunID
+	row.Shard = int32(p.opt.Shard)
+	row.ShardCount = int32(p.opt.ShardCount)
+	row.RecordID = r.ID
+	row.ExternalReference = ExternalReference(p.opt.RunID, r.ID)
+	row.Origin = r.Origin
+	row.FrontURI = report.NonEmpty(r.Front)
+	row.BackURI = report.NonEmpty(r.Back)
+	row.SelfieURI = report.NonEmpty(r.Selfie)
+	if r.DocumentID > 0 {
+		row.DocumentID = new(int32(r.DocumentID))
+	}
+	row.ProcessType = r.ProcessType
+	row.PreviousOutcome = report.NonEmpty(r.PreviousStatus)
+	row.DryRun = p.opt.DryRun
+	if len(r.Meta) > 0 {
+		row.Metadata = r.Meta
+	}
+	return t
+}
+
+// ExternalReference is the dossier reference of a record in a run: it ties
+// every dossier to its run and record, so a crashed run finds its own.
+func ExternalReference(runID, recordID string) string { return runID + "/" + recordID }

@@ -1,0 +1,80 @@
+package pipeline_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"reverify/internal/assure/emulator"
+	"reverify/internal/report"
+)
+
+// checkOutcomes asserts one row per specimen record with the expected
+// outcome and reason.
+func (h *harness) checkOutcomes(rows []report.Row) {
+	t := h.t
+	t.Helper()
+	seen := map[string]bool{}
+	for _, r := range rows {
+		require.False(t, seen[r.RecordID], "duplicate row for %s", r.RecordID)
+		seen[r.RecordID] = true
+		want, ok := h.expected[r.RecordID]
+		if !assert.True(t, ok, "row for unknown record %s", r.RecordID) {
+			continue
+		}
+		assert.Equal(t, want.Outcome, r.Outcome, "%s (%s): %v", r.RecordID, want.Case, r.ErrorMessage)
+		assert.Equal(t, want.Reason, r.Reason, "%s (%s)", r.RecordID, want.Case)
+	}
+	assert.Len(t, seen, len(h.expected), "every record has a row")
+}
+
+func (h *harness) checkCounters() emulator.Counters {
+	c := h.emu.Counters()
+	assert.Zero(h.t, c.DossiersLive, "every dossier deleted")
+	assert.LessOrEqual(h.t, c.MaxStartRequestsPerProcess, int64(1), "no process started twice")
+	return c
+}
+
+func TestRunMatchesExpectedOutcomes(t *testing.T) {
+	h := newHarness(t, 60, nil)
+	res, err := h.run(context.Background(), h.options("run-1"), nil)
+	require.NoError(t, err)
+	assert.EqualValues(t, 60, res.Listed)
+	assert.EqualValues(t, 60, res.Totals.Records)
+	rows := h.rows("run-1")
+	h.checkOutcomes(rows)
+	c := h.checkCounters()
+	skipped := res.Totals.Outcomes[report.OutcomeSkipped]
+	assert.EqualValues(t, 60-skipped, c.VerificationsStarted)
+	assert.EqualValues(t, c.VerificationsStarted, c.ProcessesCreated)
+	for _, r := range rows {
+		if r.Outcome == report.OutcomeSkipped {
+			assert.Zero(t, r.APICalls, "%s: no API call for a skipped record", r.RecordID)
+			assert.NotEmpty(t, r.SkipReasons)
+			continue
+		}
+		assert.GreaterOrEqual(t, r.APICalls, int32(6), r.RecordID)
+		assert.GreaterOrEqual(t, r.Polls, int32(1), r.RecordID)
+		assert.NotNil(t, r.ProcessID)
+		assert.NotNil(t, r.DossierID)
+		assert.NotNil(t, r.FrontSHA256)
+		assert.True(t, r.DryRun)
+	}
+}
+
+func TestRunUnderFaults(t *testing.T) {
+	h := newHarness(t, 60, func(c *emulator.Config) {
+		c.Faults.Seed = 3
+		c.Faults.Default = emulator.FaultSpec{ServerError: 0.05, TooManyRequests: 0.05, Reset: 0.01}
+	})
+	res, err := h.run(context.Background(), h.options("run-f"), nil)
+	require.NoError(t, err)
+	h.checkOutcomes(h.rows("run-f"))
+	c := h.checkCounters()
+	assert.Greater(t, res.Calls.Retries, int64(0), "faults cost retries")
+	assert.Greater(t, c.Faults["server_error"]+c.Faults["too_many_requests"], int64(0))
+	t.Logf("calls %d, retries %d, faults %v, processes created %d for %d started",
+		res.Calls.Calls, res.Calls.Retries, c.Faults, c.ProcessesCreated, c.VerificationsStarted)
+}

@@ -1,0 +1,218 @@
+package pipeline
+
+import (
+	"container/heap"
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// PollConfig shapes how each started process is polled.
+type PollConfig struct {
+	// InitialDelay before the first poll after start (the provider's typical
+	// latency: polling earlier only spends calls).
+	InitialDelay time.Duration
+	// Multiplier grows the interval after each poll that finds the process
+	// still running, up to MaxInterval.
+	Multiplier  float64
+	MaxInterval time.Duration
+	// Jitter spreads polls by ± this fraction so that processes started
+	// together are not polled together.
+	Jitter float64
+	// Deadline per record, counted from start: then the outcome is timeout
+	// and the process id is kept for a later run.
+	Deadline time.Duration
+}
+
+// next returns the interval after prev (0: the first poll).
+func (c PollConfig) next(prev time.Duration) time.Duration {
+	if prev <= 0 {
+		return c.InitialDelay
+	}
+	d := time.Duration(float64(prev) * c.Multiplier)
+	if c.MaxInterval > 0 && d > c.MaxInterval {
+		d = c.MaxInterval
+	}
+	if d <= 0 {
+		d = prev
+	}
+	return d
+}
+
+// jittered spreads d by ±Jitter.
+func (c PollConfig) jittered(d time.Duration) time.Duration {
+	if c.Jitter <= 0 || d <= 0 {
+		return d
+	}
+	f := 1 + c.Jitter*(2*rand.Float64()-1)
+	return time.Duration(float64(d) * f)
+}
+
+// pollQueue orders in-flight tasks by their next poll time. The scheduler
+// holds thousands of processes in it at the cost of one heap entry each; no
+// goroutine sleeps per process.
+type pollQueue []*task
+
+func (q pollQueue) Len() int           { return len(q) }
+func (q pollQueue) Less(i, j int) bool { return q[i].nextPoll.Before(q[j].nextPoll) }
+func (q pollQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].heapIndex = i
+	q[j].heapIndex = j
+}
+func (q *pollQueue) Push(x any) {
+	t := x.(*task)
+	t.heapIndex = len(*q)
+	*q = append(*q, t)
+}
+func (q *pollQueue) Pop() any {
+	old := *q
+	n := len(old)
+	t := old[n-1]
+	old[n-1] = nil
+	t.heapIndex = -1
+	*q = old[:n-1]
+	return t
+}
+
+// pollResult is what a poll worker found.
+type pollResult struct {
+	t    *task
+	done bool // the task left polling (final, timeout, error); else poll again
+}
+
+// scheduler polls started processes when due with a fixed pool of workers,
+// and hands every task that left polling to out.
+type scheduler struct {
+	cfg     PollConfig
+	workers int
+	now     func() time.Time
+	poll    func(ctx context.Context, t *task) (done bool, err error)
+	// drainBy, when closed, makes the scheduler give up on tasks still
+	// polling: they go to out with interrupted set.
+	drainBy <-chan struct{}
+}
+
+// run polls until in is closed and every task has left. An error from poll
+// (fatal for the run) stops it.
+func (s *scheduler) run(ctx context.Context, in <-chan *task, out chan<- *task) error {
+	var q pollQueue
+	work := make(chan *task, s.workers)
+	results := make(chan pollResult, s.workers)
+	errc := make(chan error, s.workers)
+	wctx, stopWorkers := context.WithCancel(ctx)
+	defer stopWorkers()
+	for i := 0; i < s.workers; i++ {
+		go func() {
+			for t := range work {
+				done, err := s.poll(wctx, t)
+				if err != nil {
+					errc <- err
+					return
+				}
+				results <- pollResult{t: t, done: done}
+			}
+		}()
+	}
+	defer close(work)
+
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	outstanding := 0
+	inOpen := true
+	draining := false
+	drainBy := s.drainBy
+	var pendingOut []*task
+
+	for {
+		now := s.now()
+		for !draining && q.Len() > 0 && outstanding < s.workers && !q[0].nextPoll.After(now) {
+			t := heap.Pop(&q).(*task)
+			outstanding++
+			work <- t
+		}
+		if !inOpen && q.Len() == 0 && outstanding == 0 && len(pendingOut) == 0 {
+			return nil
+		}
+		// The next wake-up: the earliest due poll.
+		if q.Len() > 0 && !draining {
+			d := q[0].nextPoll.Sub(now)
+			if d < time.Millisecond {
+				d = time.Millisecond
+			}
+			resetTimer(timer, d)
+		}
+		var sendCh chan<- *task
+		var next *task
+		if len(pendingOut) > 0 {
+			sendCh, next = out, pendingOut[0]
+		}
+		var inCh <-chan *task
+		if inOpen {
+			inCh = in
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-errc:
+			return err
+		case t, ok := <-inCh:
+			if !ok {
+				inOpen = false
+				continue
+			}
+			if draining {
+				t.interrupted = true
+				pendingOut = append(pendingOut, t)
+				continue
+			}
+			s.schedule(&q, t, now)
+		case r := <-results:
+			outstanding--
+			if r.done || draining {
+				r.t.interrupted = r.t.interrupted || !r.done
+				pendingOut = append(pendingOut, r.t)
+			} else {
+				s.schedule(&q, r.t, s.now())
+			}
+		case sendCh <- next:
+			pendingOut = pendingOut[1:]
+		case <-timer.C:
+		case <-drainBy:
+			// Stop polling: every waiting task leaves as interrupted; tasks
+			// being polled leave when their poll returns.
+			draining = true
+			drainBy = nil
+			for q.Len() > 0 {
+				t := heap.Pop(&q).(*task)
+				t.interrupted = true
+				pendingOut = append(pendingOut, t)
+			}
+		}
+	}
+}
+
+// schedule queues t for its next poll.
+func (s *scheduler) schedule(q *pollQueue, t *task, now time.Time) {
+	t.pollInterval = s.cfg.next(t.pollInterval)
+	next := now.Add(s.cfg.jittered(t.pollInterval))
+	if !t.deadline.IsZero() && next.After(t.deadline) {
+		// One last look at the deadline itself.
+		next = t.deadline
+		if next.Before(now) {
+			next = now
+		}
+	}
+	t.nextPoll = next
+	heap.Push(q, t)
+}
+
+func resetTimer(t *time.Timer, d time.Duration) {
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
+		}
+	}
+	t.Reset(d)
+}

@@ -1,0 +1,208 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"reverify/internal/assure"
+	"reverify/internal/blob"
+	"reverify/internal/report"
+)
+
+// ReconcileAPI is what resuming and cleaning up need of the Assure API.
+type ReconcileAPI interface {
+	EachProcess(ctx context.Context, q assure.ProcessQuery, fn func(assure.ListedProcess) error) error
+	ListDossiers(ctx context.Context) ([]assure.Dossier, error)
+	GetDossier(ctx context.Context, dossierID string) (*assure.DossierResponse, error)
+	DeleteDossier(ctx context.Context, dossierID string) error
+}
+
+// listWindow is how far back the API lists processes.
+const listWindow = 30 * 24 * time.Hour
+
+// LoadResume gathers what earlier attempts of a run shard left: the journal,
+// the rows already committed to Parquet (the source of truth for "done"),
+// and — when there were earlier attempts — the API's own view, which covers
+// the last moments before a crash that the journal could not record.
+func LoadResume(ctx context.Context, out blob.Store, api ReconcileAPI, runID string, shard, count int, log *slog.Logger) (*ResumeState, error) {
+	st, err := ReadJournal(ctx, out, runID, shard, count)
+	if err != nil {
+		return nil, err
+	}
+	committed := 0
+	err = report.EachCommittedRecord(ctx, out, runID, shard, count, func(id string) error {
+		st.MarkCommitted(id)
+		committed++
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read committed rows: %w", err)
+	}
+	if st.Attempts == 0 && committed == 0 {
+		return st, nil // a new run
+	}
+	found, err := reconcile(ctx, api, st, runID, shard, count, log)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile with the API: %w", err)
+	}
+	log.Info("resuming run", "earlier_attempts", st.Attempts, "committed_records", committed,
+		"journaled_records", len(st.Records), "found_by_reconciliation", found)
+	return st, nil
+}
+
+// reconcile adds to st the dossiers and processes of this run shard that the
+// API knows and the journal does not: a process created or started just
+// before a crash is then polled, not created again. It returns how many
+// records it updated.
+func reconcile(ctx context.Context, api ReconcileAPI, st *ResumeState, runID string, shard, count int, log *slog.Logger) (int, error) {
+	prefix := runID + "/"
+	recordOf := func(ref string) (string, bool) {
+		id, ok := strings.CutPrefix(ref, prefix)
+		return id, ok && id != "" && InShard(id, shard, count)
+	}
+	found := 0
+	q := assure.ProcessQuery{Start: reconcileStart(st.RunStart, time.Now()), End: time.Now().Add(time.Minute)}
+	err := api.EachProcess(ctx, q, func(p assure.ListedProcess) error {
+		id, ok := recordOf(p.Dossier.ExternalReference)
+		if !ok {
+			return nil
+		}
+		r := st.record(id)
+		if r.Committed || r.Row != nil || r.Process == p.ProcessID {
+			return nil
+		}
+		if r.Started && r.Process != "" {
+			// The journal's own started process wins; this one was never
+			// started by this run (it would be listed as started).
+			if p.Status == assure.StatusPending {
+				return nil
+			}
+			log.Warn("record has two started processes", "record_id", id, "process_id", p.ProcessID, "journal_process_id", r.Process)
+			return nil
+		}
+		found++
+		if p.Status != assure.StatusPending {
+			r.Dossier, r.Process, r.Started, r.Deleted = p.Dossier.DossierID, p.ProcessID, true, false
+			return nil
+		}
+		// Created, not started: the next attempt clears it and creates
+		// its own (it needs the creation answer's page count).
+		r.Dossier, r.Process, r.Pages, r.Started, r.Deleted = p.Dossier.DossierID, "", 0, false, false
+		return nil
+	})
+	if err != nil {
+		return found, fmt.Errorf("list processes: %w", err)
+	}
+	dossiers, err := api.ListDossiers(ctx)
+	if err != nil {
+		return found, fmt.Errorf("list dossiers: %w", err)
+	}
+	for _, d := range dossiers {
+		id, ok := recordOf(d.ExternalReference)
+		if !ok {
+			continue
+		}
+		r := st.record(id)
+		switch {
+		case r.Dossier == d.DossierID:
+		case r.Dossier == "" && !r.Committed && r.Row == nil:
+			r.Dossier = d.DossierID
+			found++
+		default:
+			// A second dossier of the record (a create whose answer was lost):
+			// nothing started in it, or the process list would have said so.
+			if err := api.DeleteDossier(ctx, d.DossierID); err != nil && assure.StatusCodeOf(err) != http.StatusNotFound {
+				log.Warn("stray dossier not deleted", "record_id", id, "dossier_id", d.DossierID, "error", err)
+			}
+		}
+	}
+	return found, nil
+}
+
+// reconcileStart is where to start listing processes: a minute before the
+// run began (clock skew), within the API's 30-day window.
+func reconcileStart(runStart, now time.Time) time.Time {
+	earliest := now.Add(-listWindow).Add(time.Minute)
+	if runStart.IsZero() || runStart.Before(earliest) {
+		return earliest
+	}
+	return runStart.Add(-time.Minute)
+}
+
+// CleanupResult says what Cleanup did.
+type CleanupResult struct {
+	Found   int // dossiers of the run still at the API
+	Deleted int
+	Failed  int
+}
+
+// Cleanup deletes every dossier a run created and did not delete: those its
+// journals name, and those the API lists with the run's external
+// reference. Timed-out records' dossiers are deleted too (their processes
+// can no longer be collected afterwards).
+func Cleanup(ctx context.Context, out blob.Store, api ReconcileAPI, runID string, log *slog.Logger) (CleanupResult, error) {
+	var res CleanupResult
+	targets := map[string]string{} // dossier → record
+	var runStart time.Time
+	shards, err := report.Shards(ctx, out, runID)
+	if err != nil {
+		return res, err
+	}
+	for _, sh := range shards {
+		st, err := ReadJournal(ctx, out, runID, sh.Shard, sh.Count)
+		if err != nil {
+			return res, err
+		}
+		if !st.RunStart.IsZero() && (runStart.IsZero() || st.RunStart.Before(runStart)) {
+			runStart = st.RunStart
+		}
+		for id, r := range st.Records {
+			if r.Dossier != "" && !r.Deleted {
+				targets[r.Dossier] = id
+			}
+		}
+	}
+	prefix := runID + "/"
+	q := assure.ProcessQuery{Start: reconcileStart(runStart, time.Now()), End: time.Now().Add(time.Minute)}
+	err = api.EachProcess(ctx, q, func(p assure.ListedProcess) error {
+		if id, ok := strings.CutPrefix(p.Dossier.ExternalReference, prefix); ok {
+			targets[p.Dossier.DossierID] = id
+		}
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("list processes: %w", err)
+	}
+	dossiers, err := api.ListDossiers(ctx)
+	if err != nil {
+		return res, fmt.Errorf("list dossiers: %w", err)
+	}
+	for _, d := range dossiers {
+		if id, ok := strings.CutPrefix(d.ExternalReference, prefix); ok {
+			targets[d.DossierID] = id
+		}
+	}
+	for dossier, id := range targets {
+		err := api.DeleteDossier(ctx, dossier)
+		switch {
+		case err == nil:
+			res.Found++
+			res.Deleted++
+			log.Info("dossier deleted", "record_id", id, "dossier_id", dossier)
+		case assure.StatusCodeOf(err) == http.StatusNotFound:
+			// Already gone.
+		default:
+			if assure.ClassOf(err) == assure.Fatal || isCtxErr(err) {
+				return res, err
+			}
+			res.Found++
+			res.Failed++
+			log.Warn("dossier not deleted", "record_id", id, "dossier_id", dossier, "error", err)
+		}
+	}
+	return res, nil
+}
