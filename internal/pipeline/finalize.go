@@ -99,7 +99,7 @@ func (p *Pipeline) finalize(ctx context.Context, t *task) error {
 		}
 		stampEffort(&t.row, &t.stats) // count the deletion too
 	}
-	log.Info("record done", "outcome", t.row.Outcome, "reason", t.row.Reason)
+	log.Debug("record done", "outcome", t.row.Outcome, "reason", t.row.Reason)
 	return nil
 }
 

@@ -399,7 +399,7 @@ func (p *Pipeline) skip(t *task, problems []source.Problem) {
 	}
 	t.row.ErrorMessage = report.NonEmpty(strings.Join(details, "; "))
 	finishRow(&t.row)
-	p.log.Info("record skipped", "record_id", t.rec.ID, "reasons", t.row.SkipReasons)
+	p.log.Debug("record skipped", "record_id", t.rec.ID, "reasons", t.row.SkipReasons)
 }
 
 // fail ends a task as error.
