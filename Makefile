@@ -41,13 +41,13 @@ check: fmt-check vet ## formatting and vet
 s3server: ## install versitygw (the S3 server the tests use) unless present
 	scripts/s3server.sh install
 
-unit: build ## package tests with the race detector
+unit: ## package tests with the race detector
 	$(GO) test -race -count=1 ./...
 
 e2e: build s3server ## end-to-end tests: the built binary, versitygw, DuckDB
 	cd tests/e2e && REVERIFY_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 30m ./...
 
-test: check unit e2e ## everything CI runs: checks, package tests, end-to-end tests
+test: check s3server unit e2e ## everything CI runs: checks, package tests, end-to-end tests
 
 emulator: build ## serve the emulator on 127.0.0.1:8080 (see docs/emulator.md)
 	$(BIN) emulator --addr 127.0.0.1:8080

@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,25 +105,113 @@ func (h *harness) client(gate *pipeline.Gate) *assure.Client {
 // run runs one attempt of a run and returns its result and error.
 func (h *harness) run(ctx context.Context, opt pipeline.Options, resume *pipeline.ResumeState) (pipeline.Result, error) {
 	h.t.Helper()
+	return h.attempt(ctx, opt, attemptHooks{resume: resume})
+}
+
+// attemptHooks adjust one attempt.
+type attemptHooks struct {
+	// resume, when set, is used as is; else it is loaded like batch run does
+	// (journal, committed rows, reconciliation with the API).
+	resume *pipeline.ResumeState
+	// onRow is called after every row with the pipeline (to Stop it) and
+	// the rows written so far.
+	onRow func(p *pipeline.Pipeline, done int64)
+	// crash makes the attempt end like a killed process: rows of the part
+	// not yet committed are lost.
+	crash *atomic.Bool
+}
+
+// attempt runs one attempt the way batch run wires it: journal, resume
+// state, report writer whose commits are journaled.
+func (h *harness) attempt(ctx context.Context, opt pipeline.Options, hooks attemptHooks) (pipeline.Result, error) {
+	h.t.Helper()
 	arch, err := source.Open(ctx, blob.NewOpener(blob.S3Options{}), source.Config{
 		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: assure.ProcessTypeDocumentSelfie,
 	})
 	require.NoError(h.t, err)
 	gate := pipeline.NewGate(2000, 100)
-	w, err := report.NewWriter(h.out, report.WriterConfig{RunID: opt.RunID, Shard: opt.Shard, ShardCount: opt.ShardCount})
+	client := h.client(gate)
+	resume := hooks.resume
+	if resume == nil {
+		resume, err = pipeline.LoadResume(ctx, h.out, client, opt.RunID, opt.Shard, opt.ShardCount, slog.New(slog.DiscardHandler))
+		require.NoError(h.t, err)
+	}
+	attempt := report.NewAttemptID(time.Now())
+	journal, err := pipeline.OpenJournal(ctx, h.out, opt.RunID, opt.Shard, opt.ShardCount, attempt, 0)
 	require.NoError(h.t, err)
-	p, err := pipeline.New(opt, pipeline.Deps{Archive: arch, API: h.client(gate), Gate: gate, Rows: w, Resume: resume, Results: h.out})
+	defer func() { require.NoError(h.t, journal.Close()) }()
+	runStart := time.Now()
+	if !resume.RunStart.IsZero() {
+		runStart = resume.RunStart
+	}
+	require.NoError(h.t, journal.Append(ctx, pipeline.Entry{V: pipeline.JournalVersion, Type: pipeline.EntryRun,
+		Attempt: attempt, RunStart: runStart}, true))
+	w, err := report.NewWriter(h.out, report.WriterConfig{RunID: opt.RunID, Shard: opt.Shard, ShardCount: opt.ShardCount,
+		Attempt: attempt, OnCommit: func(part string, ids []string) {
+			_ = journal.Append(context.Background(), pipeline.Entry{V: pipeline.JournalVersion, Type: pipeline.EntryCommitted,
+				Records: ids, Part: part}, false)
+		}})
+	require.NoError(h.t, err)
+	var p *pipeline.Pipeline
+	deps := pipeline.Deps{Archive: arch, API: client, Gate: gate, Rows: crashSink{w, hooks.crash},
+		Resume: resume, Results: h.out, Journal: journal}
+	if hooks.onRow != nil {
+		deps.Progress = func(pr pipeline.Progress) { hooks.onRow(p, pr.Done) }
+	}
+	p, err = pipeline.New(opt, deps)
 	require.NoError(h.t, err)
 	return p.Run(ctx)
+}
+
+// crashSink is a report writer that, once crashed is set, loses the rows of
+// its current part instead of committing them (like a killed process).
+type crashSink struct {
+	*report.Writer
+	crashed *atomic.Bool
+}
+
+func (s crashSink) Close(ctx context.Context) error {
+	if s.crashed != nil && s.crashed.Load() {
+		return s.Writer.Abort()
+	}
+	return s.Writer.Close(ctx)
 }
 
 // rows reads back every row of a run.
 func (h *harness) rows(runID string) []report.Row {
 	h.t.Helper()
 	var rows []report.Row
-	require.NoError(h.t, report.ReadRun(context.Background(), h.out, runID, func(r report.Row) error {
+	err := report.ReadRun(context.Background(), h.out, runID, func(r report.Row) error {
 		rows = append(rows, r)
 		return nil
-	}))
+	})
+	if !errors.Is(err, report.ErrNoOutput) {
+		require.NoError(h.t, err)
+	}
 	return rows
+}
+
+// loseOutput deletes every object of a run (parts, journals, summaries) and
+// leaves one journal with only a run entry: as if everything the attempts
+// wrote after they began had been lost.
+func (h *harness) loseOutput(runID string, runStart time.Time) error {
+	ctx := context.Background()
+	var keys []string
+	if err := h.out.List(ctx, report.RunPrefix(runID), func(o blob.Object) error {
+		keys = append(keys, o.Key)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := h.out.Delete(ctx, k); err != nil {
+			return err
+		}
+	}
+	line, err := json.Marshal(pipeline.Entry{V: pipeline.JournalVersion, Type: pipeline.EntryRun,
+		Attempt: "20000101T000000Z-lost", RunStart: runStart})
+	if err != nil {
+		return err
+	}
+	return h.out.Put(ctx, pipeline.JournalPrefix(runID, 0, 1)+"20000101T000000Z-lost.jsonl", append(line, '\n'))
 }

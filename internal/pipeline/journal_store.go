@@ -292,7 +292,10 @@ func (st *ResumeState) apply(e *Entry) {
 	case EntryStarted:
 		r.Dossier, r.Process, r.Started = e.Dossier, e.Process, true
 	case EntryFinal:
-		if !r.Committed {
+		if !r.Committed && e.Row != nil {
+			if string(e.Row.ResultJSON) == "null" {
+				e.Row.ResultJSON = nil // JSON null is a NULL column, not the text "null"
+			}
 			r.Row = e.Row
 		}
 	case EntryDeleted:

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -264,8 +265,23 @@ func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 		}
 	}()
 
+	// rows has three kinds of senders: the lister (rows of earlier
+	// attempts), the submitters (skipped and failed records) and the
+	// finalizers. It is closed once all of them have returned: on a normal
+	// end the finalizers are last, but when the run fails (failure
+	// threshold, fatal error, second signal) the scheduler and finalizers
+	// return at once while a submitter may still be finishing a record.
+	var rowSenders sync.WaitGroup
+	rowSenders.Add(3)
+	g.Go(func() error {
+		rowSenders.Wait()
+		close(rows)
+		return nil
+	})
+
 	// Lister.
 	g.Go(func() error {
+		defer rowSenders.Done()
 		defer close(records)
 		return p.list(gctx, records, rows)
 	})
@@ -276,6 +292,7 @@ func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 		subs.Go(func() error { return p.submitLoop(sctx, records, started, rows) })
 	}
 	g.Go(func() error {
+		defer rowSenders.Done()
 		err := subs.Wait()
 		close(started)
 		return err
@@ -294,9 +311,8 @@ func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 		fins.Go(func() error { return p.finalizeLoop(fctx, finals, rows) })
 	}
 	g.Go(func() error {
-		err := fins.Wait()
-		close(rows)
-		return err
+		defer rowSenders.Done()
+		return fins.Wait()
 	})
 
 	// Report writer.

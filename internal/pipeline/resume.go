@@ -65,7 +65,7 @@ func reconcile(ctx context.Context, api ReconcileAPI, st *ResumeState, runID str
 		return id, ok && id != "" && InShard(id, shard, count)
 	}
 	found := 0
-	q := assure.ProcessQuery{Start: reconcileStart(st.RunStart, time.Now()), End: time.Now().Add(time.Minute)}
+	q := assure.ProcessQuery{Start: reconcileStart(st.RunStart, time.Now())}
 	err := api.EachProcess(ctx, q, func(p assure.ListedProcess) error {
 		id, ok := recordOf(p.Dossier.ExternalReference)
 		if !ok {
@@ -167,7 +167,7 @@ func Cleanup(ctx context.Context, out blob.Store, api ReconcileAPI, runID string
 		}
 	}
 	prefix := runID + "/"
-	q := assure.ProcessQuery{Start: reconcileStart(runStart, time.Now()), End: time.Now().Add(time.Minute)}
+	q := assure.ProcessQuery{Start: reconcileStart(runStart, time.Now())}
 	err = api.EachProcess(ctx, q, func(p assure.ListedProcess) error {
 		if id, ok := strings.CutPrefix(p.Dossier.ExternalReference, prefix); ok {
 			targets[p.Dossier.DossierID] = id
