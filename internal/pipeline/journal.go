@@ -122,6 +122,11 @@ func (r *ResumeState) lookup(id string) *RecordState {
 
 // applyResume sets a task to continue where an earlier attempt stopped.
 func (p *Pipeline) applyResume(t *task, st *RecordState) {
+	if st.Deleted && st.Row == nil {
+		// Ended during submission (its dossier deleted) without a durable
+		// row, and never started: begin again.
+		return
+	}
 	t.dossierID, t.processID, t.pages = st.Dossier, st.Process, st.Pages
 	t.dossierGone = st.Deleted
 	t.row.DossierID = report.NonEmpty(st.Dossier)
