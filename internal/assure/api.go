@@ -56,14 +56,15 @@ func (c *Client) ListDossiers(ctx context.Context) ([]Dossier, error) {
 }
 
 // DeleteDossier deletes a dossier with all its processes and data
-// (DELETE /dossiers/{dossierId}).
+// (DELETE /dossiers/{dossierId}). A 404 is an error, except on a repeat after
+// an attempt whose answer was lost (that attempt deleted it).
 func (c *Client) DeleteDossier(ctx context.Context, dossierID string) error {
 	p, err := pathEscape("dossiers", dossierID)
 	if err != nil {
 		return fmt.Errorf("deleteDossier: %w", err)
 	}
 	_, err = c.do(ctx, request{ep: EndpointDeleteDossier, method: http.MethodDelete, path: p,
-		accept: []int{http.StatusNoContent, http.StatusOK}})
+		accept: []int{http.StatusNoContent, http.StatusOK}, goneIsDone: true})
 	return err
 }
 
@@ -202,13 +203,15 @@ func (c *Client) DownloadResult(ctx context.Context, dossierID, processID string
 }
 
 // DeleteProcess deletes a process (DELETE /dossiers/{dossierId}/processes/{processId}).
+// A 404 is an error, except on a repeat after an attempt whose answer was
+// lost (that attempt deleted it).
 func (c *Client) DeleteProcess(ctx context.Context, dossierID, processID string) error {
 	p, err := pathEscape("dossiers", dossierID, "processes", processID)
 	if err != nil {
 		return fmt.Errorf("deleteProcess: %w", err)
 	}
 	_, err = c.do(ctx, request{ep: EndpointDeleteProcess, method: http.MethodDelete, path: p,
-		accept: []int{http.StatusNoContent, http.StatusOK}})
+		accept: []int{http.StatusNoContent, http.StatusOK}, goneIsDone: true})
 	return err
 }
 

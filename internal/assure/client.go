@@ -218,6 +218,9 @@ type request struct {
 	// failure counts as a broken answer: retried for idempotent endpoints,
 	// "outcome unknown" for the others.
 	decode func([]byte) error
+	// goneIsDone (deletes): a 404 on a repeat after an attempt that may have
+	// been applied means that attempt deleted the resource: success.
+	goneIsDone bool
 }
 
 // response is a successful answer.
@@ -239,6 +242,7 @@ func jsonBody(v any) (func() (io.Reader, int64), error) {
 func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	start := time.Now()
 	refreshed := false
+	mayHaveApplied := false // an earlier attempt of this call may have been applied
 	for n := 1; ; n++ {
 		tok, err := c.tokens.get(ctx)
 		if err != nil {
@@ -253,6 +257,9 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		}
 		var ae *APIError
 		isAPI := errors.As(err, &ae)
+		if r.goneIsDone && mayHaveApplied && isAPI && ae.StatusCode == http.StatusNotFound {
+			return &response{status: http.StatusNoContent, header: http.Header{}}, nil
+		}
 		// A 401 means this token was refused before anything happened:
 		// refresh it once and repeat, whatever the endpoint.
 		if isAPI && ae.StatusCode == http.StatusUnauthorized {
@@ -271,6 +278,9 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		// request the server certainly did not act on.
 		if !r.ep.Idempotent() && sent && !(isAPI && ae.StatusCode == http.StatusTooManyRequests) {
 			return nil, &OutcomeUnknownError{Endpoint: r.ep, Err: err}
+		}
+		if sent && !(isAPI && ae.StatusCode == http.StatusTooManyRequests) {
+			mayHaveApplied = true
 		}
 		wait := c.retry.Backoff(n)
 		if ra, ok := RetryAfterOf(err); ok {

@@ -77,13 +77,23 @@ func (s *issuer) issue(now time.Time) (string, error) {
 	}
 	c, err := json.Marshal(jwtClaims{
 		Iss: "reverify-emulator", ClientID: s.clientID, Scope: Scope,
-		Iat: now.Unix(), Nbf: now.Unix(), Exp: now.Add(s.ttl).Unix(), Jti: randomToken(8),
+		Iat: now.Unix(), Nbf: now.Unix(), Exp: ceilUnix(now.Add(s.ttl)), Jti: randomToken(8),
 	})
 	if err != nil {
 		return "", fmt.Errorf("encode JWT claims: %w", err)
 	}
 	signing := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(c)
 	return signing + "." + base64.RawURLEncoding.EncodeToString(s.sign(signing)), nil
+}
+
+// ceilUnix is t in whole seconds rounded up: with exp rounded down, a token
+// issued late in a second would expire up to a second before the expires_in
+// the token endpoint answers.
+func ceilUnix(t time.Time) int64 {
+	if t.Nanosecond() > 0 {
+		return t.Unix() + 1
+	}
+	return t.Unix()
 }
 
 func (s *issuer) sign(signing string) []byte {
