@@ -55,7 +55,9 @@ type Config struct {
 // request certainly did not reach the server (connection refused, 429, 401
 // before a token refresh).
 type RetryPolicy struct {
-	// MaxAttempts per call, first attempt included (default 4; 1 disables retries).
+	// MaxAttempts per call, first attempt included (default 4; 1 disables
+	// retries). 429 answers do not use it up: they are retried until
+	// MaxElapsed.
 	MaxAttempts int
 	// BaseDelay of the exponential backoff (default 250 ms).
 	BaseDelay time.Duration
@@ -276,10 +278,11 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		}
 		// Repeating is harmless for idempotent endpoints, and for any
 		// request the server certainly did not act on.
-		if !r.ep.Idempotent() && sent && !(isAPI && ae.StatusCode == http.StatusTooManyRequests) {
+		throttled := isAPI && ae.StatusCode == http.StatusTooManyRequests
+		if !r.ep.Idempotent() && sent && !throttled {
 			return nil, &OutcomeUnknownError{Endpoint: r.ep, Err: err}
 		}
-		if sent && !(isAPI && ae.StatusCode == http.StatusTooManyRequests) {
+		if sent && !throttled {
 			mayHaveApplied = true
 		}
 		wait := c.retry.Backoff(n)
@@ -289,7 +292,10 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 			}
 			wait = ra
 		}
-		if n >= c.retry.MaxAttempts || time.Since(start)+wait > c.retry.MaxElapsed {
+		// A 429 says "later", not "broken": it is retried for as long as the
+		// call may take, not only MaxAttempts times, so that a throttling
+		// storm slows the run down instead of failing its records.
+		if (n >= c.retry.MaxAttempts && !throttled) || time.Since(start)+wait > c.retry.MaxElapsed {
 			return nil, fmt.Errorf("%s: giving up after %d attempts: %w", r.ep, n, err)
 		}
 		if err := sleep(ctx, wait); err != nil {

@@ -461,3 +461,32 @@ func TestNewValidates(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, DefaultBaseURL, c.base)
 }
+
+// A throttling storm longer than MaxAttempts is waited out (until MaxElapsed),
+// for creates too: a 429 was not applied.
+func TestThrottlingIsWaitedOutBeyondMaxAttempts(t *testing.T) {
+	var calls atomic.Int32
+	s := &scripted{api: func(w http.ResponseWriter, r *http.Request, tok string) {
+		if calls.Add(1) <= 10 {
+			writeErr(w, r, http.StatusTooManyRequests, "Too Many Requests")
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"dossierId":"d"}`)
+	}}
+	c := newTestClient(t, s, nil)
+	d, err := c.CreateDossier(context.Background(), "x")
+	require.NoError(t, err)
+	assert.Equal(t, "d", d.DossierID)
+	assert.EqualValues(t, 11, calls.Load())
+
+	// MaxElapsed still bounds it.
+	calls.Store(-1000)
+	c2, err := New(Config{BaseURL: c.base, TokenURL: strings.Replace(c.base, "/assure", "/token", 1), ClientID: "id", ClientSecret: "secret",
+		Retry: RetryPolicy{BaseDelay: 5 * time.Millisecond, MaxDelay: 5 * time.Millisecond, MaxElapsed: 50 * time.Millisecond}})
+	require.NoError(t, err)
+	_, err = c2.CreateDossier(context.Background(), "x")
+	require.Error(t, err)
+	assert.Equal(t, 429, StatusCodeOf(err))
+	assert.False(t, IsOutcomeUnknown(err))
+}

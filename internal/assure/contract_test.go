@@ -1093,19 +1093,31 @@ func TestContractFaultMatrix(t *testing.T) {
 				h := newHarness(t, nil)
 				fx := newFaultFixture(t, h)
 				ctx := context.Background()
-				repeatable := ep.Idempotent() || k.name == "too_many_requests"
+				throttled := k.name == "too_many_requests"
+				repeatable := ep.Idempotent() || throttled
 				before := h.emu.Counters()
 
 				// Round 0: every request at ep fails.
 				h.log.clear()
 				h.inject(ep, k.spec)
-				err := fx.call(ctx, h.newClient(nil), ep, 0)
+				var mutate func(*assure.Config)
+				if throttled {
+					// A 429 does not use up MaxAttempts: it is retried until
+					// MaxElapsed.
+					mutate = func(c *assure.Config) { c.Retry.MaxElapsed = 150 * time.Millisecond }
+				}
+				err := fx.call(ctx, h.newClient(mutate), ep, 0)
 				h.noFaults()
 				require.Error(t, err)
 				assert.Equal(t, assure.Retryable, assure.ClassOf(err), "%v", err)
 				attempts := h.log.of(ep)
 				sent := h.total(ep) - sum(before.Requests[string(ep)])
-				if repeatable {
+				if throttled {
+					assert.False(t, assure.IsOutcomeUnknown(err), "%v", err)
+					assert.Contains(t, err.Error(), "giving up after")
+					assert.Greater(t, len(attempts), maxAttempts, "throttling is waited out beyond MaxAttempts")
+					assert.Equal(t, int64(len(attempts)), sent)
+				} else if repeatable {
 					assert.False(t, assure.IsOutcomeUnknown(err), "%v", err)
 					assert.Contains(t, err.Error(), fmt.Sprintf("giving up after %d attempts", maxAttempts))
 					assert.Len(t, attempts, maxAttempts)

@@ -109,7 +109,8 @@ func (t *tokenCache) fetch(ctx context.Context) (*oauth2.Token, error) {
 		if ra, ok := RetryAfterOf(err); ok {
 			wait = min(ra, c.retry.MaxRetryAfter)
 		}
-		if n >= c.retry.MaxAttempts || time.Since(start)+wait > c.retry.MaxElapsed {
+		throttled := StatusCodeOf(err) == http.StatusTooManyRequests
+		if (n >= c.retry.MaxAttempts && !throttled) || time.Since(start)+wait > c.retry.MaxElapsed {
 			return nil, fmt.Errorf("token: giving up after %d attempts: %w", n, err)
 		}
 		if err := sleep(ctx, wait); err != nil {
