@@ -274,7 +274,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger) (in
 		PollWorkers: cfg.Concurrency.PollWorkers, Finalizers: cfg.Concurrency.Finalizers,
 		Poll: pipeline.PollConfig{InitialDelay: poll.InitialDelay, Multiplier: poll.Multiplier,
 			MaxInterval: poll.MaxInterval, Jitter: poll.Jitter, Deadline: poll.Deadline},
-		Step:            pipeline.StepPolicy{Attempts: 3, BaseDelay: cfg.API.Retry.BaseDelay * 4, MaxDelay: cfg.API.Retry.MaxDelay * 3},
+		Step:            stepPolicy(cfg),
 		DownloadResults: cfg.Output.DownloadResults, KeepDossiers: cfg.Output.KeepDossiers,
 		Threshold:   pipeline.Threshold{MinRecords: cfg.FailureThreshold.MinRecords, MaxErrorShare: cfg.FailureThreshold.MaxErrorShare},
 		GracePeriod: cfg.Run.GracePeriod,
@@ -321,6 +321,16 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger) (in
 	log.Info("run finished", "exit_code", code, "records", res.Totals.Records, "listed", res.Listed,
 		"api_calls", res.Calls.Calls, "retries", res.Calls.Retries, "duration", res.Finished.Sub(res.Started).Round(time.Millisecond).String())
 	return code, describe(runErr)
+}
+
+// stepPolicy is how often the pipeline repeats a submit step (create
+// dossier, create process, start verification) whose call failed in a
+// retryable way after the client's own retries, or whose outcome is unknown
+// and was read back: api.retry.max_attempts attempts, like any call (1
+// disables retries), with longer waits than the client's.
+func stepPolicy(cfg config.Config) pipeline.StepPolicy {
+	r := cfg.API.Retry
+	return pipeline.StepPolicy{Attempts: r.MaxAttempts, BaseDelay: r.BaseDelay * 4, MaxDelay: r.MaxDelay * 3}
 }
 
 // exitCode maps a run's result onto the documented exit codes.

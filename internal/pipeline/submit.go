@@ -417,14 +417,16 @@ func apiImage(img *source.Image) *assure.Image {
 	return &assure.Image{Data: img.Bytes, ContentType: img.ContentType}
 }
 
-// setImageColumns records the images' digests.
+// setImageColumns records the images' digests. The row gets copies: a
+// pointer into the Image would keep its bytes in memory for as long as the
+// row lives (polling, the writer's buffer), not just while uploading.
 func setImageColumns(row *report.Row, imgs *source.Images) {
 	digest := func(img *source.Image) *string {
 		if img == nil {
 			return nil
 		}
 		if img.SHA256 != "" {
-			return &img.SHA256
+			return new(img.SHA256)
 		}
 		sum := sha256.Sum256(img.Bytes)
 		return new(hex.EncodeToString(sum[:]))
