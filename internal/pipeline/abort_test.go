@@ -72,6 +72,11 @@ func (refusingAPI) CreateDossier(context.Context, string) (*assure.Dossier, erro
 	return nil, &assure.APIError{Endpoint: assure.EndpointCreateDossier, Method: "POST", StatusCode: 400}
 }
 
+// DocumentTypes answers an empty list: document ids are not checked.
+func (refusingAPI) DocumentTypes(context.Context, string) ([]assure.DocumentType, error) {
+	return nil, nil
+}
+
 // memSink keeps rows in memory.
 type memSink struct {
 	mu   sync.Mutex

@@ -50,6 +50,7 @@ type API interface {
 	StartVerification(ctx context.Context, dossierID, processID string) (*assure.VerifyResponse, error)
 	GetProcess(ctx context.Context, dossierID, processID string) (*assure.Process, error)
 	DownloadResult(ctx context.Context, dossierID, processID string) ([]byte, bool, error)
+	DocumentTypes(ctx context.Context, provider string) ([]assure.DocumentType, error)
 }
 
 // RowSink receives the outcome rows; one goroutine calls it.
@@ -162,6 +163,9 @@ type Pipeline struct {
 	// slots bounds the tasks between their first paid call and their row.
 	slots chan struct{}
 
+	// documents are the documentIds the API accepts (nil: not checked).
+	documents map[int]bool
+
 	listed      atomic.Int64
 	listingDone atomic.Bool
 	inFlight    atomic.Int64
@@ -238,6 +242,9 @@ func InShard(recordID string, k, n int) bool {
 // the context's error.
 func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 	res := Result{Started: p.opt.Now()}
+	if err := p.loadDocumentTypes(ctx); err != nil {
+		return res, err
+	}
 	g, gctx := errgroup.WithContext(ctx)
 
 	records := make(chan *task, p.opt.Uploads)
@@ -424,3 +431,31 @@ func (p *Pipeline) newTask(r source.Record) *task {
 // ExternalReference is the dossier reference of a record in a run: it ties
 // every dossier to its run and record, so a crashed run finds its own.
 func ExternalReference(runID, recordID string) string { return runID + "/" + recordID }
+
+// loadDocumentTypes asks the API once which documentIds PictureID accepts,
+// so that a record with an unknown one is skipped before anything is paid
+// for. When the list cannot be had, or its entries carry no ids (the API
+// reference says ids apply to another provider), records are not checked
+// and the API's own 400 says what is wrong.
+func (p *Pipeline) loadDocumentTypes(ctx context.Context) error {
+	types, err := p.deps.API.DocumentTypes(ctx, assure.ProviderPictureID)
+	if err != nil {
+		if fatal(err) {
+			return fmt.Errorf("document types: %w", err)
+		}
+		p.log.Warn("document types unavailable: document ids are not checked before upload", "error", err)
+		return nil
+	}
+	ids := make(map[int]bool, len(types))
+	for _, d := range types {
+		if d.ID <= 0 {
+			p.log.Warn("document types carry no ids: document ids are not checked before upload")
+			return nil
+		}
+		ids[d.ID] = true
+	}
+	if len(ids) > 0 {
+		p.documents = ids
+	}
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure/emulator"
+	"reverify/internal/pipeline"
 	"reverify/internal/report"
 )
 
@@ -77,4 +78,32 @@ func TestRunUnderFaults(t *testing.T) {
 	assert.Greater(t, c.Faults["server_error"]+c.Faults["too_many_requests"], int64(0))
 	t.Logf("calls %d, retries %d, faults %v, processes created %d for %d started",
 		res.Calls.Calls, res.Calls.Retries, c.Faults, c.ProcessesCreated, c.VerificationsStarted)
+}
+
+// A documentId the API does not know is skipped before anything is paid for.
+func TestUnknownDocumentIDIsSkippedBeforePaying(t *testing.T) {
+	h := newHarness(t, 20, nil)
+	ctx := context.Background()
+	var target string
+	for id, e := range h.expected {
+		if e.Outcome == report.OutcomeAccepted {
+			target = id
+			break
+		}
+	}
+	require.NotEmpty(t, target)
+	require.NoError(t, h.archive.Put(ctx, target+"/meta.json", []byte(`{"documentId": 999999, "processType": "documentSelfie"}`)))
+	_, err := h.run(ctx, h.options("run-doc"), nil)
+	require.NoError(t, err)
+	for _, r := range h.rows("run-doc") {
+		if r.RecordID != target {
+			continue
+		}
+		assert.Equal(t, report.OutcomeSkipped, r.Outcome)
+		assert.Equal(t, pipeline.CodeUnknownDocumentID, r.Reason)
+		assert.Zero(t, r.APICalls)
+		assert.Contains(t, *r.ErrorMessage, "999999")
+	}
+	c := h.checkCounters()
+	assert.EqualValues(t, c.VerificationsStarted, c.DossiersCreated, "no dossier for the unknown document")
 }

@@ -77,6 +77,9 @@ func (p *Pipeline) submit(ctx context.Context, t *task) (route, error) {
 			return toRows, nil
 		}
 		setImageColumns(&t.row, imgs)
+		if pr, ok := p.checkDocument(t); !ok {
+			problems = append(problems, pr)
+		}
 		if len(problems) > 0 {
 			p.skip(t, problems)
 			return toRows, nil
@@ -434,4 +437,18 @@ func setImageColumns(row *report.Row, imgs *source.Images) {
 	row.FrontSHA256 = digest(imgs.Front)
 	row.BackSHA256 = digest(imgs.Back)
 	row.SelfieSHA256 = digest(imgs.Selfie)
+}
+
+// CodeUnknownDocumentID is the skip reason of a record whose documentId the
+// API's document-types list does not have.
+const CodeUnknownDocumentID = "unknown_document_id"
+
+// checkDocument checks the record's documentId against the API's list.
+func (p *Pipeline) checkDocument(t *task) (source.Problem, bool) {
+	if p.documents == nil || t.rec.DocumentID == 0 || p.documents[t.rec.DocumentID] {
+		return source.Problem{}, true
+	}
+	return source.Problem{Code: CodeUnknownDocumentID, Detail: fmt.Sprintf(
+		"record %q (%s): document id %d is not in the API's %s document types", t.rec.ID, t.rec.Origin,
+		t.rec.DocumentID, assure.ProviderPictureID)}, false
 }

@@ -39,6 +39,7 @@ func TestThreshold(t *testing.T) {
 		{"certain early", Threshold{MinRecords: 10, MaxErrorShare: 0.5}, outcomes(6, 0), true},
 		{"only the first N count", Threshold{MinRecords: 10, MaxErrorShare: 0.5}, append(outcomes(0, 10), outcomes(50, 0)...), false},
 		{"skips are not errors", Threshold{MinRecords: 4, MaxErrorShare: 0.25}, []string{"skipped", "skipped", "skipped", "timeout"}, false},
+		{"skips do not dilute", Threshold{MinRecords: 4, MaxErrorShare: 0.5}, append([]string{"skipped", "skipped", "skipped", "skipped"}, outcomes(3, 0)...), true},
 		{"share 1 never aborts", Threshold{MinRecords: 4, MaxErrorShare: 1}, outcomes(4, 0), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

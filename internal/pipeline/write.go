@@ -9,8 +9,9 @@ import (
 )
 
 // Threshold stops a misconfigured run before it burns the budget: when more
-// than MaxErrorShare of the first MinRecords outcomes are `error`, the run
-// ends with ErrThreshold. MinRecords 0 disables it.
+// than MaxErrorShare of the first MinRecords records that reached the API
+// (skipped ones do not) end in `error`, the run ends with ErrThreshold.
+// MinRecords 0 disables it.
 type Threshold struct {
 	MinRecords    int
 	MaxErrorShare float64
@@ -24,8 +25,9 @@ type thresholdCheck struct {
 
 // add counts one outcome and fails as soon as the share is certain to be
 // exceeded (no later record of the first MinRecords can bring it back).
+// Skipped records made no API call: they neither count nor dilute.
 func (c *thresholdCheck) add(outcome string) error {
-	if c.t.MinRecords <= 0 || c.seen >= c.t.MinRecords {
+	if c.t.MinRecords <= 0 || c.seen >= c.t.MinRecords || outcome == report.OutcomeSkipped {
 		return nil
 	}
 	c.seen++

@@ -5,10 +5,7 @@ package e2e
 // read back with DuckDB and compared with expected.jsonl.
 
 import (
-	"encoding/csv"
-	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -173,20 +170,18 @@ func TestExitCodes(t *testing.T) {
 	})
 
 	t.Run("records that all fail trip the failure threshold (4)", func(t *testing.T) {
-		// A manifest without document ids and a default document id the API
-		// does not know: every create process is refused with 400.
-		manifest := withoutDocumentIDs(t, arch.URI)
+		// An API that refuses every upload (its image limit is 1 KiB): every
+		// record that reaches it ends in error.
+		emu := StartEmulator(t, func(c *emulator.Config) { c.MaxImageBytes = 1024 })
 		before := emu.Counters()
-		spec := RunSpec{Emulator: emu, Source: arch.URI, Manifest: manifest, Output: t.TempDir(), RunID: "e2e-threshold",
-			// 24 of the 30 records reach the API, 6 are skipped: any 20
-			// outcomes hold more than 10 errors, whatever their order.
-			Sets: []string{"source.default_document_id=999999", "failure_threshold.min_records=20"}}
+		spec := RunSpec{Emulator: emu, Source: arch.URI, Output: t.TempDir(), RunID: "e2e-threshold",
+			Sets: []string{"failure_threshold.min_records=10"}}
 		res := RunBatch(t, spec)
 		RequireExit(t, res, ExitThreshold)
 		assert.Contains(t, res.Stderr, "failure threshold")
 		after := emu.Counters()
 		assert.Equal(t, before.VerificationsStarted, after.VerificationsStarted, "no verification started")
-		assert.Positive(t, after.Requests["createProcess"]["400"]-before.Requests["createProcess"]["400"], "create process refused")
+		assert.Positive(t, after.Requests["setImages"]["400"]-before.Requests["setImages"]["400"], "uploads refused")
 
 		// The abort cancels records in flight: their dossiers may be left;
 		// `batch cleanup` finds and deletes them.
@@ -196,27 +191,4 @@ func TestExitCodes(t *testing.T) {
 		assert.Contains(t, clean.Stdout, "run e2e-threshold:")
 		assert.Zero(t, emu.Counters().DossiersLive, "no dossier left after batch cleanup")
 	})
-}
-
-// withoutDocumentIDs writes a copy of the archive's manifest.csv with the
-// document_id column emptied, next to it, and returns its path.
-func withoutDocumentIDs(t *testing.T, archiveDir string) string {
-	t.Helper()
-	f, err := os.Open(filepath.Join(archiveDir, specimen.ManifestName))
-	require.NoError(t, err)
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	require.NoError(t, err)
-	col := slices.Index(recs[0], "document_id")
-	require.GreaterOrEqual(t, col, 0, "manifest header %v", recs[0])
-	for _, r := range recs[1:] {
-		r[col] = ""
-	}
-	path := filepath.Join(archiveDir, "manifest-no-document-ids.csv")
-	out, err := os.Create(path)
-	require.NoError(t, err)
-	w := csv.NewWriter(out)
-	require.NoError(t, w.WriteAll(recs))
-	require.NoError(t, out.Close())
-	return path
 }
