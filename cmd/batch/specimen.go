@@ -69,6 +69,10 @@ func (m *Main) specimenCmd(ctx context.Context, args []string) int {
 		fmt.Fprintf(m.Stderr, "batch specimen: open --out %s: %v\n", *out, err)
 		return ExitFatal
 	}
+	if local, ok := store.(*blob.Local); ok {
+		// A sample archive can be written again: no fsync per file.
+		store = local.NoSync()
+	}
 	sum, err := specimen.Generate(ctx, store, specimen.Options{
 		Count: *count, Seed: *seed, Mix: mix, Concurrency: *concurrency, Force: *force,
 	})

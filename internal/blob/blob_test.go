@@ -33,7 +33,9 @@ func stores(t *testing.T) map[string]Store {
 	client, err := NewS3Client(ctx, S3Options{Region: "us-east-1", Endpoint: srv.URL, PathStyle: true,
 		AccessKeyID: "key", SecretAccessKey: "secret"})
 	require.NoError(t, err)
-	return map[string]Store{"local": local, "s3": NewS3(client, "bucket", "root/prefix", false)}
+	nosync, err := NewLocal(t.TempDir())
+	require.NoError(t, err)
+	return map[string]Store{"local": local, "local-nosync": nosync.NoSync(), "s3": NewS3(client, "bucket", "root/prefix", false)}
 }
 
 func TestStoreContract(t *testing.T) {

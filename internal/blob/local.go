@@ -16,7 +16,18 @@ import (
 // target folder, are fsynced and renamed into place, so a reader never sees a
 // partial object.
 type Local struct {
-	root string // absolute, cleaned
+	root   string // absolute, cleaned
+	noSync bool   // skip the fsyncs (NoSync)
+}
+
+// NoSync returns a store over the same folder whose writes are not fsynced:
+// they still appear complete or not at all (temp file + rename), but a
+// machine crash may lose recent ones. For bulk output that can be made again
+// (sample archives), never for reports or journals.
+func (l *Local) NoSync() *Local {
+	c := *l
+	c.noSync = true
+	return &c
 }
 
 // NewLocal returns a store rooted at dir (created on first write).
@@ -227,7 +238,7 @@ func (l *Local) Create(_ context.Context, key string) (Writer, error) {
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("create %s: %w", l.KeyURI(key), err)
 	}
-	return &localWriter{f: f, final: p, uri: l.KeyURI(key)}, nil
+	return &localWriter{f: f, final: p, uri: l.KeyURI(key), noSync: l.noSync}, nil
 }
 
 // Delete implements Store.
@@ -247,10 +258,11 @@ const tempPrefix = ".tmp-"
 func isTempName(name string) bool { return strings.HasPrefix(name, tempPrefix) }
 
 type localWriter struct {
-	f     *os.File
-	final string
-	uri   string
-	done  bool
+	f      *os.File
+	final  string
+	uri    string
+	done   bool
+	noSync bool
 }
 
 func (w *localWriter) Write(p []byte) (int, error) {
@@ -267,10 +279,12 @@ func (w *localWriter) Close() error {
 	}
 	w.done = true
 	tmp := w.f.Name()
-	if err := w.f.Sync(); err != nil {
-		w.f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: sync: %w", w.uri, err)
+	if !w.noSync {
+		if err := w.f.Sync(); err != nil {
+			w.f.Close()
+			os.Remove(tmp)
+			return fmt.Errorf("write %s: sync: %w", w.uri, err)
+		}
 	}
 	if err := w.f.Close(); err != nil {
 		os.Remove(tmp)
@@ -279,6 +293,9 @@ func (w *localWriter) Close() error {
 	if err := os.Rename(tmp, w.final); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: rename: %w", w.uri, err)
+	}
+	if w.noSync {
+		return nil
 	}
 	// Make the rename durable too.
 	if d, err := os.Open(filepath.Dir(w.final)); err == nil {
