@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 
-	"reverify/configs"
 	"reverify/internal/assure"
 	"reverify/internal/blob"
 	"reverify/internal/config"
@@ -55,13 +54,7 @@ func (m *Main) cleanupCmd(ctx context.Context, args []string) int {
 			settings = append(settings, config.Setting{Key: s.key, Value: s.val, Source: s.src})
 		}
 	}
-	var cfg config.Config
-	var err error
-	if *configPath != "" {
-		cfg, err = config.LoadFile(*configPath, m.environ(), settings...)
-	} else {
-		cfg, err = config.Load(configs.Example(), m.environ(), settings...)
-	}
+	cfg, err := m.loadConfig(*configPath, settings)
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "batch cleanup: invalid configuration:\n%v\n", err)
 		return ExitUsage

@@ -107,13 +107,7 @@ func (m *Main) runCmd(ctx context.Context, args []string) int {
 		settings = append(settings, config.Setting{Key: strings.TrimSpace(k), Value: v, Source: "--set " + k})
 	}
 
-	var cfg config.Config
-	var err error
-	if *configPath != "" {
-		cfg, err = config.LoadFile(*configPath, m.environ(), settings...)
-	} else {
-		cfg, err = config.Load(configs.Example(), m.environ(), settings...)
-	}
+	cfg, err := m.loadConfig(*configPath, settings)
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "batch run: invalid configuration:\n%v\n", err)
 		return ExitUsage
@@ -143,6 +137,15 @@ type multiFlag []string
 
 func (f *multiFlag) String() string     { return strings.Join(*f, ",") }
 func (f *multiFlag) Set(v string) error { *f = append(*f, v); return nil }
+
+// loadConfig loads the file at path (the embedded example when empty) with
+// the environment and the command line's settings over it.
+func (m *Main) loadConfig(path string, settings []config.Setting) (config.Config, error) {
+	if path != "" {
+		return config.LoadFile(path, m.environ(), settings...)
+	}
+	return config.Load(configs.Example(), m.environ(), settings...)
+}
 
 // environ returns the process environment (empty when Main has none).
 func (m *Main) environ() []string {

@@ -59,18 +59,9 @@ func LoadResume(ctx context.Context, out blob.Store, api ReconcileAPI, runID str
 // before a crash is then polled, not created again. It returns how many
 // records it updated.
 func reconcile(ctx context.Context, api ReconcileAPI, st *ResumeState, runID string, shard, count int, log *slog.Logger) (int, error) {
-	prefix := runID + "/"
-	recordOf := func(ref string) (string, bool) {
-		id, ok := strings.CutPrefix(ref, prefix)
-		return id, ok && id != "" && InShard(id, shard, count)
-	}
 	found := 0
-	q := assure.ProcessQuery{Start: reconcileStart(st.RunStart, time.Now())}
-	err := api.EachProcess(ctx, q, func(p assure.ListedProcess) error {
-		id, ok := recordOf(p.Dossier.ExternalReference)
-		if !ok {
-			return nil
-		}
+	inShard := func(id string) bool { return InShard(id, shard, count) }
+	onProcess := func(id string, p assure.ListedProcess) error {
 		r := st.record(id)
 		if r.Committed || r.Row != nil || r.Process == p.ProcessID {
 			return nil
@@ -93,19 +84,8 @@ func reconcile(ctx context.Context, api ReconcileAPI, st *ResumeState, runID str
 		// its own (it needs the creation answer's page count).
 		r.Dossier, r.Process, r.Pages, r.Started, r.Deleted = p.Dossier.DossierID, "", 0, false, false
 		return nil
-	})
-	if err != nil {
-		return found, fmt.Errorf("list processes: %w", err)
 	}
-	dossiers, err := api.ListDossiers(ctx)
-	if err != nil {
-		return found, fmt.Errorf("list dossiers: %w", err)
-	}
-	for _, d := range dossiers {
-		id, ok := recordOf(d.ExternalReference)
-		if !ok {
-			continue
-		}
+	onDossier := func(id string, d assure.Dossier) error {
 		r := st.record(id)
 		switch {
 		case r.Dossier == d.DossierID:
@@ -119,8 +99,44 @@ func reconcile(ctx context.Context, api ReconcileAPI, st *ResumeState, runID str
 				log.Warn("stray dossier not deleted", "record_id", id, "dossier_id", d.DossierID, "error", err)
 			}
 		}
+		return nil
 	}
-	return found, nil
+	err := eachRunObject(ctx, api, runID, st.RunStart, inShard, onProcess, onDossier)
+	return found, err
+}
+
+// eachRunObject hands over what the API knows of a run: every process created
+// since the run began (GET /processes, paged) and every recent dossier
+// (GET /dossiers), whose externalReference is <runID>/<record id> with a
+// record id that keep accepts.
+func eachRunObject(ctx context.Context, api ReconcileAPI, runID string, runStart time.Time, keep func(string) bool,
+	onProcess func(recordID string, p assure.ListedProcess) error, onDossier func(recordID string, d assure.Dossier) error) error {
+	recordOf := func(ref string) (string, bool) {
+		id, ok := strings.CutPrefix(ref, runID+"/")
+		return id, ok && id != "" && keep(id)
+	}
+	q := assure.ProcessQuery{Start: reconcileStart(runStart, time.Now())}
+	err := api.EachProcess(ctx, q, func(p assure.ListedProcess) error {
+		if id, ok := recordOf(p.Dossier.ExternalReference); ok {
+			return onProcess(id, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list processes: %w", err)
+	}
+	dossiers, err := api.ListDossiers(ctx)
+	if err != nil {
+		return fmt.Errorf("list dossiers: %w", err)
+	}
+	for _, d := range dossiers {
+		if id, ok := recordOf(d.ExternalReference); ok {
+			if err := onDossier(id, d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // reconcileStart is where to start listing processes: a minute before the
@@ -166,25 +182,11 @@ func Cleanup(ctx context.Context, out blob.Store, api ReconcileAPI, runID string
 			}
 		}
 	}
-	prefix := runID + "/"
-	q := assure.ProcessQuery{Start: reconcileStart(runStart, time.Now())}
-	err = api.EachProcess(ctx, q, func(p assure.ListedProcess) error {
-		if id, ok := strings.CutPrefix(p.Dossier.ExternalReference, prefix); ok {
-			targets[p.Dossier.DossierID] = id
-		}
-		return nil
-	})
+	err = eachRunObject(ctx, api, runID, runStart, func(string) bool { return true },
+		func(id string, p assure.ListedProcess) error { targets[p.Dossier.DossierID] = id; return nil },
+		func(id string, d assure.Dossier) error { targets[d.DossierID] = id; return nil })
 	if err != nil {
-		return res, fmt.Errorf("list processes: %w", err)
-	}
-	dossiers, err := api.ListDossiers(ctx)
-	if err != nil {
-		return res, fmt.Errorf("list dossiers: %w", err)
-	}
-	for _, d := range dossiers {
-		if id, ok := strings.CutPrefix(d.ExternalReference, prefix); ok {
-			targets[d.DossierID] = id
-		}
+		return res, err
 	}
 	for dossier, id := range targets {
 		err := api.DeleteDossier(ctx, dossier)
