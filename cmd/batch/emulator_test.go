@@ -144,11 +144,9 @@ func TestEmulatorCommandUsageErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var out, errOut bytes.Buffer
-			m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }}
-			code := m.Run(context.Background(), append([]string{"emulator"}, c.args...))
-			assert.Equal(t, c.code, code, errOut.String())
-			assert.Contains(t, errOut.String(), c.err)
+			code, _, errOut := runMain(t, append([]string{"emulator"}, c.args...)...)
+			assert.Equal(t, c.code, code, errOut)
+			assert.Contains(t, errOut, c.err)
 		})
 	}
 }

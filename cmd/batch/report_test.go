@@ -4,22 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/blob"
 	"reverify/internal/report"
+	"reverify/internal/testutil/fakes3"
 )
 
-// runReport runs `batch <args>` and returns the exit code, stdout and stderr.
-func runReport(t *testing.T, args ...string) (int, string, string) {
+// runMain runs `batch <args>` and returns the exit code, stdout and stderr.
+func runMain(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut,
@@ -50,7 +48,7 @@ func TestReportCommandTables(t *testing.T) {
 	require.NoError(t, err)
 	writeReportOutput(t, st)
 
-	code, out, errOut := runReport(t, "report", dir)
+	code, out, errOut := runMain(t, "report", dir)
 	require.Equal(t, ExitOK, code, errOut)
 	assert.Contains(t, out, "run run-a  shard 0 of 1\n")
 	assert.Contains(t, out, "run run-b  shard 0 of 1\n")
@@ -58,7 +56,7 @@ func TestReportCommandTables(t *testing.T) {
 	assert.Contains(t, out, "total         3  100.0%\n")
 
 	// file:// URI, flags after the positional argument, one run.
-	code, out, errOut = runReport(t, "report", "file://"+filepath.ToSlash(dir), "--run-id", "run-b")
+	code, out, errOut = runMain(t, "report", "file://"+filepath.ToSlash(dir), "--run-id", "run-b")
 	require.Equal(t, ExitOK, code, errOut)
 	assert.Contains(t, out, "run run-b")
 	assert.NotContains(t, out, "run-a")
@@ -70,7 +68,7 @@ func TestReportCommandJSON(t *testing.T) {
 	require.NoError(t, err)
 	writeReportOutput(t, st)
 
-	code, out, errOut := runReport(t, "report", "--json", dir)
+	code, out, errOut := runMain(t, "report", "--json", dir)
 	require.Equal(t, ExitOK, code, errOut)
 	var sums []report.Summary
 	require.NoError(t, json.Unmarshal([]byte(out), &sums))
@@ -104,7 +102,7 @@ func TestReportCommandErrors(t *testing.T) {
 		"dash-dash ends flags": {[]string{"report", "--", "--json"}, ExitFatal, "no report output"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			code, out, errOut := runReport(t, tc.args...)
+			code, out, errOut := runMain(t, tc.args...)
 			assert.Equal(t, tc.code, code)
 			assert.Contains(t, errOut, tc.message)
 			assert.Empty(t, out)
@@ -113,26 +111,20 @@ func TestReportCommandErrors(t *testing.T) {
 }
 
 func TestReportCommandS3(t *testing.T) {
-	backend := s3mem.New()
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	require.NoError(t, backend.CreateBucket("bucket"))
+	srv := fakes3.Start(t, "bucket")
 	// The command takes credentials from the AWS default chain.
 	t.Setenv("AWS_ACCESS_KEY_ID", "key")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	client, err := blob.NewS3Client(context.Background(), blob.S3Options{Region: "us-east-1", Endpoint: srv.URL,
-		PathStyle: true})
-	require.NoError(t, err)
-	writeReportOutput(t, blob.NewS3(client, "bucket", "out", false))
+	writeReportOutput(t, srv.Store(t, "bucket", "out"))
 
-	code, out, errOut := runReport(t, "report", "--s3-endpoint", srv.URL, "--s3-region", "us-east-1",
+	code, out, errOut := runMain(t, "report", "--s3-endpoint", srv.URL, "--s3-region", "us-east-1",
 		"--s3-path-style", "s3://bucket/out")
 	require.Equal(t, ExitOK, code, errOut)
 	assert.Contains(t, out, "run run-a")
 	assert.Contains(t, out, "run run-b")
 
-	code, _, errOut = runReport(t, "report", "--s3-endpoint", srv.URL, "--s3-region", "us-east-1",
+	code, _, errOut = runMain(t, "report", "--s3-endpoint", srv.URL, "--s3-region", "us-east-1",
 		"--s3-path-style", "s3://bucket/elsewhere")
 	assert.Equal(t, ExitFatal, code)
 	assert.Contains(t, errOut, "no report output at s3://bucket/elsewhere")

@@ -14,10 +14,7 @@ import (
 
 func runSpecimen(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }}
-	code := m.Run(context.Background(), append([]string{"specimen"}, args...))
-	return code, out.String(), errOut.String()
+	return runMain(t, append([]string{"specimen"}, args...)...)
 }
 
 func TestSpecimenCommandWritesArchive(t *testing.T) {

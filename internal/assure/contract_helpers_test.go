@@ -6,16 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/draw"
-	"image/jpeg"
-	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,6 +21,8 @@ import (
 	"reverify/internal/assure"
 	"reverify/internal/assure/emulator"
 	"reverify/internal/specimen"
+	"reverify/internal/testutil/inspect"
+	"reverify/internal/testutil/testimage"
 )
 
 // Helpers of the contract tests (contract_test.go): the real client against
@@ -266,79 +262,13 @@ func awaitFinal(ctx context.Context, c *assure.Client, dossierID, processID stri
 
 // --- images -------------------------------------------------------------
 
-// colorImage is a colourful gradient (never black and white).
-func colorImage(w, h int, seed uint8) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.RGBA{uint8(x*255/w) + seed, uint8(y*255/h) + 2*seed, 200 - seed, 255})
-		}
-	}
-	return img
-}
-
-// greyImage is a grey gradient with a dark rectangle: a black-and-white copy.
-func greyImage(w, h int) *image.Gray {
-	img := image.NewGray(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.SetGray(x, y, color.Gray{uint8((x + y) * 255 / (w + h))})
-		}
-	}
-	draw.Draw(img, image.Rect(w/4, h/4, w/2, h/2), image.NewUniform(color.Gray{30}), image.Point{}, draw.Src)
-	return img
-}
-
-func encodeJPEG(t testing.TB, img image.Image) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	require.NoError(t, jpeg.Encode(&b, img, &jpeg.Options{Quality: 85}))
-	return b.Bytes()
-}
-
-func encodePNG(t testing.TB, img image.Image) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	require.NoError(t, png.Encode(&b, img))
-	return b.Bytes()
-}
-
-// embed writes specimen data into a JPEG or PNG (internal/specimen's format).
-func embed(t testing.TB, img []byte, d specimen.Data) []byte {
-	t.Helper()
-	out, err := specimen.Embed(img, d)
-	require.NoError(t, err)
-	return out
-}
-
 // day formats a date as the specimen data does.
 func day(t time.Time) string { return t.UTC().Format(specimen.DateLayout) }
 
 // seedHolder is the holder of the seed's examples (testdata/seed), with a
 // document valid for five more years so that the outcome does not depend on
 // the day the tests run.
-func seedHolder() specimen.Data {
-	return specimen.Data{
-		Role: specimen.RoleFront, PersonID: "person-1", DocumentID: 137, DocumentType: "passport",
-		FirstName: "WILLEKE LISELOTTE", LastName: "DE BRUIJN", DateOfBirth: "1965-03-10", Gender: "F",
-		Nationality: "NLD", IssuingCountry: "NLD", DocumentNumber: "SPECI2021",
-		DateOfIssue: "2021-08-31", DateOfExpiry: day(time.Now().AddDate(5, 0, 0)), PersonalIdentificationNumber: "999999990",
-	}
-}
-
-func selfieOf(personID string, lookalike bool) specimen.Data {
-	return specimen.Data{Role: specimen.RoleSelfie, PersonID: personID, Lookalike: lookalike}
-}
-
-// frontJPEG is a colourful 160×100 front carrying d.
-func frontJPEG(t testing.TB, d specimen.Data) []byte {
-	return embed(t, encodeJPEG(t, colorImage(160, 100, 0)), d)
-}
-
-// selfieJPEG is a colourful 90×120 selfie carrying d.
-func selfieJPEG(t testing.TB, d specimen.Data) []byte {
-	return embed(t, encodeJPEG(t, colorImage(90, 120, 40)), d)
-}
+func seedHolder() specimen.Data { return testimage.Holder(day(time.Now().AddDate(5, 0, 0))) }
 
 func img(b []byte) *assure.Image { return &assure.Image{Data: b} }
 
@@ -350,54 +280,6 @@ func seedExample(t testing.TB, name string) []byte {
 	b, err := os.ReadFile(filepath.Join("testdata", "seed", name+".json"))
 	require.NoError(t, err)
 	return b
-}
-
-// fieldPaths maps a JSON document to its field paths and value types; array
-// items share the path `name[]`.
-func fieldPaths(t testing.TB, doc []byte) map[string]string {
-	t.Helper()
-	var v any
-	require.NoError(t, json.Unmarshal(doc, &v))
-	out := map[string]string{}
-	var walk func(prefix string, v any)
-	walk = func(prefix string, v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			out[prefix] = "object"
-			for k, c := range x {
-				p := k
-				if prefix != "" {
-					p = prefix + "." + k
-				}
-				walk(p, c)
-			}
-		case []any:
-			out[prefix] = "array"
-			for _, c := range x {
-				walk(prefix+"[]", c)
-			}
-		case string:
-			out[prefix] = "string"
-		case float64:
-			out[prefix] = "number"
-		case bool:
-			out[prefix] = "bool"
-		case nil:
-			out[prefix] = "null"
-		}
-	}
-	walk("", v)
-	delete(out, "")
-	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // assertDecodesExactly checks that the client's typed model holds every field
@@ -419,9 +301,9 @@ func assertDecodesExactly(t testing.TB, p *assure.Process) {
 // value types of the seed's example.
 func assertSeedShape(t testing.TB, seedName string, p *assure.Process) {
 	t.Helper()
-	want := fieldPaths(t, seedExample(t, seedName))
-	have := fieldPaths(t, p.Raw)
-	assert.Equal(t, sortedKeys(want), sortedKeys(have), "field paths differ from %s: %s", seedName, p.Raw)
+	want := inspect.FieldPaths(t, seedExample(t, seedName))
+	have := inspect.FieldPaths(t, p.Raw)
+	assert.Equal(t, inspect.SortedKeys(want), inspect.SortedKeys(have), "field paths differ from %s: %s", seedName, p.Raw)
 	assert.Equal(t, want, have, "value types differ from %s", seedName)
 }
 

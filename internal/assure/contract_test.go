@@ -1,13 +1,11 @@
 package assure_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"image/jpeg"
-	"io"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -19,6 +17,8 @@ import (
 	"reverify/internal/assure"
 	"reverify/internal/assure/emulator"
 	"reverify/internal/specimen"
+	"reverify/internal/testutil/inspect"
+	"reverify/internal/testutil/testimage"
 )
 
 // Contract tests: the real client (internal/assure) against the real
@@ -70,9 +70,9 @@ func TestContractEveryEndpointHappyPath(t *testing.T) {
 
 	holder := seedHolder()
 	holder.DocumentID = 136
-	front := frontJPEG(t, holder)
-	back := encodePNG(t, colorImage(120, 80, 9)) // PNG: stored as sent, re-encoded to JPEG in the zip
-	selfie := selfieJPEG(t, selfieOf(holder.PersonID, false))
+	front := testimage.FrontJPEG(t, holder)
+	back := testimage.PNG(t, testimage.Color(120, 80, 9)) // PNG: stored as sent, re-encoded to JPEG in the zip
+	selfie := testimage.SelfieJPEG(t, testimage.SelfieData(holder.PersonID, false))
 	require.NoError(t, c.SetImages(ctx, d.DossierID, pr.ProcessID, assure.Images{Front: img(front), Back: img(back), Selfie: img(selfie)}))
 	for dep, want := range map[string][]byte{assure.DepictionFront: front, assure.DepictionBack: back, assure.DepictionSelfie: selfie} {
 		got, err := c.GetImage(ctx, d.DossierID, pr.ProcessID, dep)
@@ -169,19 +169,8 @@ type zipFiles struct {
 
 func unzip(t testing.TB, b []byte) zipFiles {
 	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-	require.NoError(t, err)
-	out := zipFiles{data: map[string][]byte{}}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		require.NoError(t, err)
-		data, err := io.ReadAll(rc)
-		require.NoError(t, err)
-		require.NoError(t, rc.Close())
-		out.names = append(out.names, f.Name)
-		out.data[f.Name] = data
-	}
-	return out
+	names, data := inspect.Unzip(t, b)
+	return zipFiles{names: names, data: data}
 }
 
 // TestContractDocumentTypes: the list has one- and two-page documents and
@@ -247,7 +236,7 @@ func TestContractFinalStatuses(t *testing.T) {
 		check       func(t *testing.T, p *assure.Process)
 	}{
 		{"accepted/document", "accepted-document", D, func(t *testing.T) assure.Images {
-			return assure.Images{Front: img(frontJPEG(t, seedHolder()))}
+			return assure.Images{Front: img(testimage.FrontJPEG(t, seedHolder()))}
 		}, assure.StatusAccepted, func(t *testing.T, p *assure.Process) {
 			assert.Equal(t, wantFinalResult(t, "accepted-document"), p.FinalResult)
 			assert.Empty(t, p.FinalResult.SimilarityScore)
@@ -258,7 +247,7 @@ func TestContractFinalStatuses(t *testing.T) {
 			assert.Nil(t, p.Depictions)
 		}},
 		{"accepted/documentSelfie", "accepted-documentSelfie", DS, func(t *testing.T) assure.Images {
-			return assure.Images{Front: img(frontJPEG(t, seedHolder())), Selfie: img(selfieJPEG(t, selfieOf("person-1", false)))}
+			return assure.Images{Front: img(testimage.FrontJPEG(t, seedHolder())), Selfie: img(testimage.SelfieJPEG(t, testimage.SelfieData("person-1", false)))}
 		}, assure.StatusAccepted, func(t *testing.T, p *assure.Process) {
 			assert.Equal(t, wantFinalResult(t, "accepted-documentSelfie"), p.FinalResult)
 			assert.Equal(t, assure.SimilarityHigh, p.FinalResult.SimilarityScore)
@@ -270,7 +259,7 @@ func TestContractFinalStatuses(t *testing.T) {
 			assert.Positive(t, p.ProviderSpecific.Selfie.Width)
 		}},
 		{"rejected/underage", "rejected-notunderage", D, func(t *testing.T) assure.Images {
-			return assure.Images{Front: img(frontJPEG(t, with(func(d *specimen.Data) { d.DateOfBirth = day(time.Now().AddDate(-16, 0, 0)) })))}
+			return assure.Images{Front: img(testimage.FrontJPEG(t, with(func(d *specimen.Data) { d.DateOfBirth = day(time.Now().AddDate(-16, 0, 0)) })))}
 		}, assure.StatusRejected, func(t *testing.T, p *assure.Process) {
 			seed := seedProcess(t, "rejected-notunderage")
 			assert.Equal(t, seed.StatusReasons, p.StatusReasons)
@@ -284,7 +273,7 @@ func TestContractFinalStatuses(t *testing.T) {
 			assert.Nil(t, p.FinalResult)
 		}},
 		{"rejected/image quality", "rejected-imagequality", D, func(t *testing.T) assure.Images {
-			return assure.Images{Front: img(frontJPEG(t, with(func(d *specimen.Data) { d.DocumentNumber = "" })))}
+			return assure.Images{Front: img(testimage.FrontJPEG(t, with(func(d *specimen.Data) { d.DocumentNumber = "" })))}
 		}, assure.StatusRejected, func(t *testing.T, p *assure.Process) {
 			seed := seedProcess(t, "rejected-imagequality")
 			assert.Equal(t, seed.StatusReasons, p.StatusReasons)
@@ -298,7 +287,7 @@ func TestContractFinalStatuses(t *testing.T) {
 			assert.Equal(t, []string{assure.DepictionFront}, p.Depictions)
 		}},
 		{"rejected/other person", "rejected-verylow", DS, func(t *testing.T) assure.Images {
-			return assure.Images{Front: img(frontJPEG(t, seedHolder())), Selfie: img(selfieJPEG(t, selfieOf("person-2", false)))}
+			return assure.Images{Front: img(testimage.FrontJPEG(t, seedHolder())), Selfie: img(testimage.SelfieJPEG(t, testimage.SelfieData("person-2", false)))}
 		}, assure.StatusRejected, func(t *testing.T, p *assure.Process) {
 			seed := seedProcess(t, "rejected-verylow")
 			assert.Equal(t, seed.StatusReasons, p.StatusReasons)
@@ -307,7 +296,7 @@ func TestContractFinalStatuses(t *testing.T) {
 			assert.Nil(t, p.FinalResult)
 		}},
 		{"inconclusive/expired", "inconclusive-nonexpired", D, func(t *testing.T) assure.Images {
-			return assure.Images{Front: img(frontJPEG(t, with(func(d *specimen.Data) { d.DateOfExpiry = day(time.Now().AddDate(-1, 0, 0)) })))}
+			return assure.Images{Front: img(testimage.FrontJPEG(t, with(func(d *specimen.Data) { d.DateOfExpiry = day(time.Now().AddDate(-1, 0, 0)) })))}
 		}, assure.StatusInconclusive, func(t *testing.T, p *assure.Process) {
 			seed := seedProcess(t, "inconclusive-nonexpired")
 			assert.Equal(t, seed.StatusReasons, p.StatusReasons)
@@ -316,7 +305,7 @@ func TestContractFinalStatuses(t *testing.T) {
 			assert.False(t, *checksOf(p).NonExpired.Result())
 		}},
 		{"inconclusive/lookalike", "inconclusive-medium", DS, func(t *testing.T) assure.Images {
-			return assure.Images{Front: img(frontJPEG(t, seedHolder())), Selfie: img(selfieJPEG(t, selfieOf("person-2", true)))}
+			return assure.Images{Front: img(testimage.FrontJPEG(t, seedHolder())), Selfie: img(testimage.SelfieJPEG(t, testimage.SelfieData("person-2", true)))}
 		}, assure.StatusInconclusive, func(t *testing.T, p *assure.Process) {
 			seed := seedProcess(t, "inconclusive-medium")
 			assert.Equal(t, seed.StatusReasons, p.StatusReasons)
@@ -324,7 +313,7 @@ func TestContractFinalStatuses(t *testing.T) {
 			assert.Equal(t, assure.SimilarityMedium, checksOf(p).SelfieAndDocumentMatch.SimilarityLevel)
 		}},
 		{"inconclusive/black and white", "inconclusive-nonexpired", D, func(t *testing.T) assure.Images {
-			return assure.Images{Front: img(embed(t, encodeJPEG(t, greyImage(160, 100)), seedHolder()))}
+			return assure.Images{Front: img(testimage.Embed(t, testimage.JPEG(t, testimage.Grey(160, 100)), seedHolder()))}
 		}, assure.StatusInconclusive, func(t *testing.T, p *assure.Process) {
 			assert.Equal(t, []assure.StatusReason{{Type: "Document", Category: "SecurityCheckFailed",
 				SubCategory: "NotBlackAndWhite", Message: "Security check 'notBlackAndWhite' failed."}}, p.StatusReasons)
@@ -334,7 +323,7 @@ func TestContractFinalStatuses(t *testing.T) {
 		{"failed/upload failed", "", D, func(t *testing.T) assure.Images {
 			// A JPEG cut short: its magic bytes pass set images, it does
 			// not decode at verification.
-			front := frontJPEG(t, seedHolder())
+			front := testimage.FrontJPEG(t, seedHolder())
 			return assure.Images{Front: img(front[:len(front)/2])}
 		}, assure.StatusFailed, func(t *testing.T, p *assure.Process) {
 			assert.Equal(t, &assure.FailReason{Type: "upload_failed", Message: "ERROR: signicatpictureid uploadImage()"}, p.FailReason)
@@ -342,7 +331,7 @@ func TestContractFinalStatuses(t *testing.T) {
 			assert.Nil(t, p.ProviderSpecific)
 			assert.Nil(t, p.StatusReasons)
 			assert.Equal(t, []string{"createdAt", "depictions", "depictions[]", "failReason", "failReason.message",
-				"failReason.type", "processId", "processType", "provider", "status", "updatedAt"}, sortedKeys(fieldPaths(t, p.Raw)),
+				"failReason.type", "processId", "processType", "provider", "status", "updatedAt"}, inspect.SortedKeys(inspect.FieldPaths(t, p.Raw)),
 				"the fields of the failed example, with the API's upload_failed reason")
 		}},
 	}
@@ -383,7 +372,7 @@ func TestContractFinalStatuses(t *testing.T) {
 		require.NoError(t, err)
 		pr, err := h.client.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: D, DocumentID: 137})
 		require.NoError(t, err)
-		require.NoError(t, h.client.SetImages(ctx, d.DossierID, pr.ProcessID, assure.Images{Front: img(frontJPEG(t, seedHolder()))}))
+		require.NoError(t, h.client.SetImages(ctx, d.DossierID, pr.ProcessID, assure.Images{Front: img(testimage.FrontJPEG(t, seedHolder()))}))
 		// 16 emulated minutes pass between the upload and the start.
 		h.clock.Advance(time.Duration(float64(16*time.Minute) * h.cfg.TimeScale))
 		v, err := h.client.StartVerification(ctx, d.DossierID, pr.ProcessID)
@@ -410,7 +399,7 @@ func TestContractFinalStatuses(t *testing.T) {
 		ctx := context.Background()
 		d, err := h.client.CreateDossier(ctx, "cancel")
 		require.NoError(t, err)
-		front := assure.Images{Front: img(frontJPEG(t, seedHolder()))}
+		front := assure.Images{Front: img(testimage.FrontJPEG(t, seedHolder()))}
 		for _, started := range []bool{false, true} {
 			pr, err := h.client.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: D, DocumentID: 137})
 			require.NoError(t, err)
@@ -594,7 +583,7 @@ func TestContractNotFound(t *testing.T) {
 	h := newHarness(t, nil)
 	ctx := context.Background()
 	c := h.client
-	front := assure.Images{Front: img(frontJPEG(t, seedHolder()))}
+	front := assure.Images{Front: img(testimage.FrontJPEG(t, seedHolder()))}
 	const dossierGone, processGone, imageGone = "Dossier not found.", "The process was not found.", "Image not found."
 	notFound := func(err error, detail string) {
 		t.Helper()
@@ -697,19 +686,19 @@ func TestContractBadRequest(t *testing.T) {
 	two, err := c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: assure.ProcessTypeDocumentSelfie, DocumentID: 136})
 	require.NoError(t, err)
 
-	pngBytes := encodePNG(t, colorImage(40, 30, 1))
+	pngBytes := testimage.PNG(t, testimage.Color(40, 30, 1))
 	err = c.SetImages(ctx, d.DossierID, two.ProcessID, assure.Images{Front: &assure.Image{Data: pngBytes, ContentType: "image/jpeg"}})
 	bad(err, "front: Image content is image/png but the data URL declares image/jpeg.")
 	err = c.SetImages(ctx, d.DossierID, two.ProcessID, assure.Images{Front: &assure.Image{Data: []byte("\xFF\xD8not an image"), ContentType: "image/jpeg"}})
 	bad(err, "front: Image content is neither JPEG nor PNG.")
-	err = c.SetImages(ctx, d.DossierID, one.ProcessID, assure.Images{Back: img(encodeJPEG(t, colorImage(40, 30, 2)))})
+	err = c.SetImages(ctx, d.DossierID, one.ProcessID, assure.Images{Back: img(testimage.JPEG(t, testimage.Color(40, 30, 2)))})
 	bad(err, "Document 137 has one page: there is no back image.")
-	err = c.SetImages(ctx, d.DossierID, one.ProcessID, assure.Images{Selfie: img(encodeJPEG(t, colorImage(40, 30, 2)))})
+	err = c.SetImages(ctx, d.DossierID, one.ProcessID, assure.Images{Selfie: img(testimage.JPEG(t, testimage.Color(40, 30, 2)))})
 	bad(err, "Process type document has no selfie.")
 	assert.Zero(t, h.emu.Counters().ImagesUploaded)
 
 	// Start without the back and the selfie of a two-page documentSelfie.
-	require.NoError(t, c.SetImages(ctx, d.DossierID, two.ProcessID, assure.Images{Front: img(frontJPEG(t, seedHolder()))}))
+	require.NoError(t, c.SetImages(ctx, d.DossierID, two.ProcessID, assure.Images{Front: img(testimage.FrontJPEG(t, seedHolder()))}))
 	_, err = c.StartVerification(ctx, d.DossierID, two.ProcessID)
 	bad(err, "Missing images for verification: back, selfie.")
 	assert.Equal(t, int64(1), h.emu.Counters().StartRequests[two.ProcessID], "the 400 was asked once")
@@ -734,7 +723,7 @@ func TestContractBadRequest(t *testing.T) {
 func TestContractConflict(t *testing.T) {
 	h := newHarness(t, nil)
 	ctx := context.Background()
-	front := assure.Images{Front: img(frontJPEG(t, seedHolder()))}
+	front := assure.Images{Front: img(testimage.FrontJPEG(t, seedHolder()))}
 	d, pr := h.flow("conflict", assure.ProcessTypeDocument, 137, front)
 	conflict := func(err error) {
 		t.Helper()
@@ -982,7 +971,7 @@ func newFaultFixture(t *testing.T, h *harness) *faultFixture {
 	t.Helper()
 	ctx := context.Background()
 	c := h.client
-	fx := &faultFixture{front: assure.Images{Front: img(frontJPEG(t, seedHolder()))}, from: h.emu.Now().Add(-time.Minute)}
+	fx := &faultFixture{front: assure.Images{Front: img(testimage.FrontJPEG(t, seedHolder()))}, from: h.emu.Now().Add(-time.Minute)}
 	newProcess := func(upload bool) string {
 		pr, err := c.CreateProcess(ctx, fx.dossier, assure.CreateProcessRequest{ProcessType: assure.ProcessTypeDocument, DocumentID: 137})
 		require.NoError(t, err)
@@ -1246,7 +1235,7 @@ func TestContractOutcomeUnknownCanBeReadBack(t *testing.T) {
 	p := dr.Processes[0].ProcessID
 	assert.Equal(t, assure.StatusPending, dr.Processes[0].Status)
 
-	require.NoError(t, c.SetImages(ctx, d, p, assure.Images{Front: img(frontJPEG(t, seedHolder()))}))
+	require.NoError(t, c.SetImages(ctx, d, p, assure.Images{Front: img(testimage.FrontJPEG(t, seedHolder()))}))
 	h.inject(assure.EndpointStartVerification, emulator.FaultSpec{Reset: 1})
 	_, err = c.StartVerification(ctx, d, p) // reset before the handler
 	assert.True(t, assure.IsOutcomeUnknown(err), "%v", err)
@@ -1344,10 +1333,10 @@ func TestContractConcurrentRecords(t *testing.T) {
 	expired := seedHolder()
 	expired.DateOfExpiry = day(time.Now().AddDate(-1, 0, 0))
 	variants := []variant{
-		{assure.Images{Front: img(frontJPEG(t, holder)), Selfie: img(selfieJPEG(t, selfieOf(holder.PersonID, false)))}, assure.StatusAccepted, ""},
-		{assure.Images{Front: img(frontJPEG(t, minor)), Selfie: img(selfieJPEG(t, selfieOf(holder.PersonID, false)))}, assure.StatusRejected, "NotUnderage"},
-		{assure.Images{Front: img(frontJPEG(t, expired)), Selfie: img(selfieJPEG(t, selfieOf(holder.PersonID, false)))}, assure.StatusInconclusive, "NonExpired"},
-		{assure.Images{Front: img(frontJPEG(t, holder)), Selfie: img(selfieJPEG(t, selfieOf("person-2", true)))}, assure.StatusInconclusive, "SimilarityLevel"},
+		{assure.Images{Front: img(testimage.FrontJPEG(t, holder)), Selfie: img(testimage.SelfieJPEG(t, testimage.SelfieData(holder.PersonID, false)))}, assure.StatusAccepted, ""},
+		{assure.Images{Front: img(testimage.FrontJPEG(t, minor)), Selfie: img(testimage.SelfieJPEG(t, testimage.SelfieData(holder.PersonID, false)))}, assure.StatusRejected, "NotUnderage"},
+		{assure.Images{Front: img(testimage.FrontJPEG(t, expired)), Selfie: img(testimage.SelfieJPEG(t, testimage.SelfieData(holder.PersonID, false)))}, assure.StatusInconclusive, "NonExpired"},
+		{assure.Images{Front: img(testimage.FrontJPEG(t, holder)), Selfie: img(testimage.SelfieJPEG(t, testimage.SelfieData("person-2", true)))}, assure.StatusInconclusive, "SimilarityLevel"},
 	}
 	c := h.client
 	run := func(ctx context.Context, i int) (*assure.Process, error) {

@@ -4,37 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/blob"
+	"reverify/internal/testutil/fakeclock"
 )
 
 // t0 is the fake clock's start.
 var t0 = time.Date(2026, 11, 27, 1, 2, 3, 456_789_000, time.UTC)
 
-// clock is a settable fake clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newClock returns a settable fake clock at t0.
+func newClock() *fakeclock.Clock { return fakeclock.New(t0) }
 
 // commits records OnCommit calls.
 type commits struct {

@@ -4,28 +4,19 @@ import (
 	"context"
 	"encoding/base64"
 	"math/rand/v2"
-	"net/http/httptest"
 	"testing"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/blob"
+	"reverify/internal/testutil/fakes3"
 )
 
 // s3Store is a store on an in-process gofakes3 server.
 func s3Store(t *testing.T) blob.Store {
 	t.Helper()
-	backend := s3mem.New()
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	require.NoError(t, backend.CreateBucket("bucket"))
-	client, err := blob.NewS3Client(context.Background(), blob.S3Options{Region: "us-east-1", Endpoint: srv.URL,
-		PathStyle: true, AccessKeyID: "key", SecretAccessKey: "secret"})
-	require.NoError(t, err)
-	return blob.NewS3(client, "bucket", "reports/out", false)
+	return fakes3.Start(t, "bucket").Store(t, "bucket", "reports/out")
 }
 
 // TestS3MultipartPart writes a part larger than transfermanager's 16 MiB

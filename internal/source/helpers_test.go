@@ -6,9 +6,6 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
-	"image/jpeg"
-	"image/png"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,12 +13,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/blob"
+	"reverify/internal/testutil/fakes3"
 	"reverify/internal/testutil/s3server"
+	"reverify/internal/testutil/testimage"
 )
 
 // backend is an archive root in one kind of store, with a fast way to put
@@ -67,20 +64,16 @@ func localBackend(t testing.TB) *backend {
 // gofakes3Backend is an in-process S3 server; objects are put straight into
 // its memory backend.
 func gofakes3Backend(t testing.TB) *backend {
-	mem := s3mem.New()
-	srv := httptest.NewServer(gofakes3.New(mem).Server())
-	t.Cleanup(srv.Close)
-	require.NoError(t, mem.CreateBucket("archive"))
-	opts := blob.S3Options{Region: "us-east-1", Endpoint: srv.URL, PathStyle: true,
-		AccessKeyID: "key", SecretAccessKey: "secret", MaxAttempts: 1}
+	srv := fakes3.Start(t, "archive")
+	opts := srv.Options()
+	opts.MaxAttempts = 1
 	const prefix = "exports/2026"
 	return &backend{
 		name:   "gofakes3",
 		root:   "s3://archive/" + prefix,
 		opener: blob.NewOpener(opts),
 		put: func(t testing.TB, key string, data []byte) {
-			_, err := mem.PutObject("archive", prefix+"/"+key, nil, bytes.NewReader(data), int64(len(data)), nil)
-			require.NoError(t, err)
+			srv.Put(t, "archive", prefix+"/"+key, data)
 		},
 		uri:    func(key string) string { return "s3://archive/" + prefix + "/" + key },
 		s3opts: opts,
@@ -134,17 +127,9 @@ func testPicture(w, h int) image.Image {
 	return img
 }
 
-func jpegBytes(t testing.TB, w, h int) []byte {
-	var buf bytes.Buffer
-	require.NoError(t, jpeg.Encode(&buf, testPicture(w, h), &jpeg.Options{Quality: 70}))
-	return buf.Bytes()
-}
+func jpegBytes(t testing.TB, w, h int) []byte { return testimage.JPEGAt(t, testPicture(w, h), 70) }
 
-func pngBytes(t testing.TB, w, h int) []byte {
-	var buf bytes.Buffer
-	require.NoError(t, png.Encode(&buf, testPicture(w, h)))
-	return buf.Bytes()
-}
+func pngBytes(t testing.TB, w, h int) []byte { return testimage.PNG(t, testPicture(w, h)) }
 
 func gifBytes(t testing.TB, w, h int) []byte {
 	var buf bytes.Buffer

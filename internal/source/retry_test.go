@@ -5,23 +5,21 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/blob"
+	"reverify/internal/testutil/fakes3"
 )
 
 // flakyS3 is gofakes3 behind a switch that makes every request fail with
 // the given status.
 type flakyS3 struct {
-	mem    *s3mem.Backend
+	srv    *fakes3.Server
 	opener *blob.Opener
 	status atomic.Int32 // 0: pass through
 	code   atomic.Value // S3 error code of the failure
@@ -29,24 +27,24 @@ type flakyS3 struct {
 }
 
 func newFlakyS3(t *testing.T) *flakyS3 {
-	f := &flakyS3{mem: s3mem.New()}
-	fake := gofakes3.New(f.mem).Server()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		only, _ := f.only.Load().(string)
-		if st := int(f.status.Load()); st != 0 && strings.HasSuffix(r.URL.Path, only) {
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(st)
-			if r.Method != http.MethodHead {
-				_, _ = w.Write([]byte("<Error><Code>" + f.code.Load().(string) + "</Code><Message>injected</Message></Error>"))
+	f := &flakyS3{}
+	f.srv = fakes3.StartWith(t, func(fake http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			only, _ := f.only.Load().(string)
+			if st := int(f.status.Load()); st != 0 && strings.HasSuffix(r.URL.Path, only) {
+				w.Header().Set("Content-Type", "application/xml")
+				w.WriteHeader(st)
+				if r.Method != http.MethodHead {
+					_, _ = w.Write([]byte("<Error><Code>" + f.code.Load().(string) + "</Code><Message>injected</Message></Error>"))
+				}
+				return
 			}
-			return
-		}
-		fake.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	require.NoError(t, f.mem.CreateBucket("bucket"))
-	f.opener = blob.NewOpener(blob.S3Options{Region: "us-east-1", Endpoint: srv.URL, PathStyle: true,
-		AccessKeyID: "k", SecretAccessKey: "s", MaxAttempts: 1})
+			fake.ServeHTTP(w, r)
+		})
+	}, "bucket")
+	opts := f.srv.Options()
+	opts.MaxAttempts = 1
+	f.opener = blob.NewOpener(opts)
 	return f
 }
 
@@ -56,8 +54,7 @@ func (f *flakyS3) fail(status int, code string) {
 }
 
 func (f *flakyS3) put(t *testing.T, key string, data []byte) {
-	_, err := f.mem.PutObject("bucket", key, nil, bytes.NewReader(data), int64(len(data)), nil)
-	require.NoError(t, err)
+	f.srv.Put(t, "bucket", key, data)
 }
 
 // Temporary failures (5xx, throttling) are ErrRetry; access denied and other

@@ -275,12 +275,7 @@ func testManifestCSV(t *testing.T, b *backend) {
 	require.NoError(t, err)
 	recs := collect(t, a)
 
-	type want struct {
-		id    string
-		line  int
-		codes []string
-	}
-	wants := []want{
+	wants := []lineWant{
 		{"r1", 2, []string{}},
 		{"r2", 3, []string{}},
 		{"r3", 5, []string{CodeMissingBack}},
@@ -296,14 +291,9 @@ func testManifestCSV(t *testing.T, b *backend) {
 		{"r11", 16, []string{CodeMissingSelfie}},
 	}
 	require.Len(t, recs, len(wants), "one record per non-blank line")
-	for i, w := range wants {
-		r := recs[i]
-		assert.Equal(t, w.id, r.ID, "line %d", w.line)
-		assert.Equal(t, fmt.Sprintf("%s:%d", b.uri("manifest.csv"), w.line), r.Origin)
-		_, problems, err := a.Load(ctx, r)
-		require.NoError(t, err)
-		assert.Equal(t, w.codes, codes(problems), "%s line %d: %v", r.ID, w.line, problems)
-	}
+	checkLines(t, a, recs, wants, func(r Record, line int) {
+		assert.Equal(t, fmt.Sprintf("%s:%d", b.uri("manifest.csv"), line), r.Origin)
+	})
 
 	r1 := recs[0]
 	assert.Equal(t, b.uri("img/r1/front.jpg"), r1.Front)
@@ -332,6 +322,29 @@ func testManifestCSV(t *testing.T, b *backend) {
 	assert.Contains(t, err.Error(), "missing required column(s) record_id")
 }
 
+// lineWant is what one manifest line gives: a record with this ID whose
+// Load reports these problem codes.
+type lineWant struct {
+	id    string
+	line  int
+	codes []string
+}
+
+// checkLines checks recs[i] against wants[i]: the ID, the origin (by
+// checkOrigin, given the line) and the problem codes of Load.
+func checkLines(t *testing.T, a *Archive, recs []Record, wants []lineWant, checkOrigin func(r Record, line int)) {
+	t.Helper()
+	ctx := context.Background()
+	for i, w := range wants {
+		r := recs[i]
+		assert.Equal(t, w.id, r.ID, "line %d", w.line)
+		checkOrigin(r, w.line)
+		_, problems, err := a.Load(ctx, r)
+		require.NoError(t, err)
+		assert.Equal(t, w.codes, codes(problems), "%s line %d: %v", r.ID, w.line, problems)
+	}
+}
+
 func testManifestJSONL(t *testing.T, b *backend) {
 	ctx := context.Background()
 	manifestImages(t, b)
@@ -353,12 +366,7 @@ func testManifestJSONL(t *testing.T, b *backend) {
 	a, err := Open(ctx, b.opener, Config{Archive: b.root, Manifest: b.uri("list.ndjson"), DefaultDocumentID: 7})
 	require.NoError(t, err)
 	recs := collect(t, a)
-	type want struct {
-		id    string
-		line  int
-		codes []string
-	}
-	wants := []want{
+	wants := []lineWant{
 		{"j1", 1, []string{}},
 		{"42", 2, []string{}},
 		{"line-4", 4, []string{CodeBadManifestLine}},
@@ -372,14 +380,9 @@ func testManifestJSONL(t *testing.T, b *backend) {
 		{"j7", 12, []string{}},
 	}
 	require.Len(t, recs, len(wants))
-	for i, w := range wants {
-		r := recs[i]
-		assert.Equal(t, w.id, r.ID, "line %d", w.line)
-		assert.True(t, strings.HasSuffix(r.Origin, fmt.Sprintf(".ndjson:%d", w.line)), r.Origin)
-		_, problems, err := a.Load(ctx, r)
-		require.NoError(t, err)
-		assert.Equal(t, w.codes, codes(problems), "%s line %d: %v", r.ID, w.line, problems)
-	}
+	checkLines(t, a, recs, wants, func(r Record, line int) {
+		assert.True(t, strings.HasSuffix(r.Origin, fmt.Sprintf(".ndjson:%d", line)), r.Origin)
+	})
 	assert.Equal(t, map[string]string{"channel": "app", "score": "0.5", "tags": `["a","b"]`}, recs[0].Meta)
 	assert.Equal(t, 137, recs[1].DocumentID)
 	assert.Contains(t, recs[2].Problems[0].Detail, "not valid JSON")

@@ -8,17 +8,15 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/blob"
+	"reverify/internal/testutil/fakes3"
 )
 
 // hashes returns the SHA-256 of every object of the store.
@@ -160,14 +158,7 @@ func TestGenerateDeterministic(t *testing.T) {
 
 func TestGenerateS3(t *testing.T) {
 	ctx := context.Background()
-	backend := s3mem.New()
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	require.NoError(t, backend.CreateBucket("archive"))
-	client, err := blob.NewS3Client(ctx, blob.S3Options{Region: "us-east-1", Endpoint: srv.URL, PathStyle: true,
-		AccessKeyID: "key", SecretAccessKey: "secret"})
-	require.NoError(t, err)
-	st := blob.NewS3(client, "archive", "specimen/run1", false)
+	st := fakes3.Start(t, "archive").Store(t, "archive", "specimen/run1")
 
 	sum, err := Generate(ctx, st, Options{Count: 16, Seed: 5})
 	require.NoError(t, err)

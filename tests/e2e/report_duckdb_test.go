@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"reflect"
 	"strings"
@@ -12,13 +11,12 @@ import (
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/blob"
 	"reverify/internal/report"
+	"reverify/internal/testutil/fakes3"
 )
 
 // duckTypes is every column of the output, in order, with the DuckDB type
@@ -298,14 +296,7 @@ func TestReportReadBackWithDuckDB(t *testing.T) {
 // TestReportFromS3ReadWithDuckDB writes through S3 (gofakes3), mirrors the
 // prefix locally and reads it with one glob.
 func TestReportFromS3ReadWithDuckDB(t *testing.T) {
-	backend := s3mem.New()
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	require.NoError(t, backend.CreateBucket("bucket"))
-	client, err := blob.NewS3Client(context.Background(), blob.S3Options{Region: "us-east-1", Endpoint: srv.URL,
-		PathStyle: true, AccessKeyID: "k", SecretAccessKey: "s"})
-	require.NoError(t, err)
-	st := blob.NewS3(client, "bucket", "reports", false)
+	st := fakes3.Start(t, "bucket").Store(t, "bucket", "reports")
 	w := &written{rows: map[string]report.Row{}}
 	writeShard(t, st, w, "s3-run", 0, 1, 9, "a1")
 

@@ -8,11 +8,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
+	"reverify/internal/testutil/inspect"
+	"reverify/internal/testutil/testimage"
 )
 
 func TestAdminCountersAndReset(t *testing.T) {
 	e := newEnv(t, nil)
-	d, p := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": frontJPEG(t, holder())})
+	d, p := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, holder())})
 	require.Equal(t, http.StatusNoContent, e.do(http.MethodDelete, procPath(d, p), nil).code)
 
 	r := e.doAuth(http.MethodGet, "/_emulator/counters", nil, "")
@@ -35,7 +37,7 @@ func TestAdminCountersAndReset(t *testing.T) {
 	for _, k := range []string{"dossiers_created", "dossiers_deleted", "dossiers_live", "processes_created", "processes_deleted",
 		"verifications_started", "start_requests_per_process", "max_start_requests_per_process", "images_uploaded",
 		"tokens_issued", "requests", "faults_injected"} {
-		assert.Contains(t, flatten(t, r.body), k)
+		assert.Contains(t, inspect.FieldPaths(t, r.body), k)
 	}
 
 	r = e.doAuth(http.MethodPost, "/_emulator/reset", nil, "")
@@ -95,17 +97,17 @@ func TestAdminCancel(t *testing.T) {
 	r.json(t, &v)
 	assert.Equal(t, assure.StatusCanceled, v.Status)
 	assert.Equal(t, assure.StatusCanceled, e.getProcess(d, p.ProcessID).Status)
-	assert.Equal(t, http.StatusConflict, e.setImages(d, p.ProcessID, map[string][]byte{"front": frontJPEG(t, holder())}).code)
+	assert.Equal(t, http.StatusConflict, e.setImages(d, p.ProcessID, map[string][]byte{"front": testimage.FrontJPEG(t, holder())}).code)
 	assert.Equal(t, http.StatusConflict, e.start(d, p.ProcessID).code)
 	assert.Equal(t, http.StatusConflict, e.doAuth(http.MethodPost, "/_emulator/processes/"+p.ProcessID+"/cancel", nil, "").code)
 	assert.Equal(t, http.StatusNotFound, e.doAuth(http.MethodPost, "/_emulator/processes/nope/cancel", nil, "").code)
 
 	// A processing process can be canceled until it is due; a final one cannot.
-	d2, p2 := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": frontJPEG(t, holder())})
+	d2, p2 := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, holder())})
 	_, err := e.emu.Cancel(p2)
 	require.NoError(t, err)
 	assert.Equal(t, assure.StatusCanceled, e.getProcess(d2, p2).Status)
-	_, p3 := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": frontJPEG(t, holder())})
+	_, p3 := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, holder())})
 	e.clock.Advance(3 * 60e9)
 	_, err = e.emu.Cancel(p3)
 	assert.ErrorIs(t, err, ErrConflict)

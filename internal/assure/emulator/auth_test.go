@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
+	"reverify/internal/testutil/inspect"
 )
 
 func TestTokenIssuesJWT(t *testing.T) {
@@ -100,7 +101,7 @@ func assertProblem(t *testing.T, r resp, code int, path, method, title, detail s
 	assert.Equal(t, "application/json", r.header.Get("Content-Type"))
 	var m map[string]any
 	r.json(t, &m)
-	assert.ElementsMatch(t, []string{"instance", "method", "status", "type", "title", "detail", "traceId"}, sortedKeys(m))
+	assert.ElementsMatch(t, []string{"instance", "method", "status", "type", "title", "detail", "traceId"}, inspect.SortedKeys(m))
 	b := r.errBody(t)
 	assert.Equal(t, path, b.Instance)
 	assert.Equal(t, method, b.Method)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"reverify/internal/assure"
+	"reverify/internal/testutil/testimage"
 )
 
 // Benchmarks over a real loopback listener with one reused token, many
@@ -71,7 +72,7 @@ func BenchmarkEmulatorGetProcess(b *testing.B) {
 	must(b, e.c.call(http.MethodPost, "/dossiers/"+d.DossierID+"/processes",
 		assure.CreateProcessRequest{Provider: assure.ProviderPictureID, ProcessType: assure.ProcessTypeDocument, DocumentID: 137}, 201, &p))
 	pp := "/dossiers/" + d.DossierID + "/processes/" + p.ProcessID
-	must(b, e.c.call(http.MethodPost, pp+"/images", map[string]string{"front": dataURL(encodeJPEGNoT(colorImage(400, 250, 1)))}, 201, nil))
+	must(b, e.c.call(http.MethodPost, pp+"/images", map[string]string{"front": dataURL(testimage.MustJPEG(testimage.Color(400, 250, 1)))}, 201, nil))
 	must(b, e.c.call(http.MethodPost, pp, nil, 200, nil))
 	time.Sleep(200 * time.Millisecond) // > 120 emulated seconds
 	var v assure.Process
@@ -102,7 +103,7 @@ func noiseJPEG(size int) []byte {
 				img.Set(x, y, color.RGBA{uint8(r.IntN(256)), uint8(r.IntN(256)), uint8(r.IntN(256)), 255})
 			}
 		}
-		j := encodeJPEGNoT(img)
+		j := testimage.MustJPEG(img)
 		if len(j) >= size {
 			return j
 		}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/jpeg"
 	"io"
 	"net/http"
 	"net/url"
@@ -81,12 +79,4 @@ func (c *flowClient) callRaw(method, path string, body io.Reader, want int, out 
 		return json.Unmarshal(b, out)
 	}
 	return nil
-}
-
-func encodeJPEGNoT(img image.Image) []byte {
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 85}); err != nil {
-		panic(err)
-	}
-	return b.Bytes()
 }

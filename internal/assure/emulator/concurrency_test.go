@@ -12,6 +12,7 @@ import (
 
 	"reverify/internal/assure"
 	"reverify/internal/specimen"
+	"reverify/internal/testutil/testimage"
 )
 
 // TestConcurrentFlows runs 200 complete flows at once over the real clock,
@@ -25,7 +26,7 @@ func TestConcurrentFlows(t *testing.T) {
 		// loaded 2-core machine may take between upload and start.
 		c.TransactionExpiry = 30 * 24 * time.Hour
 	})
-	back := encodeJPEG(t, colorImage(40, 30, 3))
+	back := testimage.JPEG(t, testimage.Color(40, 30, 3))
 	type result struct {
 		status assure.Status
 		err    error
@@ -78,14 +79,14 @@ func runFlow(e *env, i int, back []byte) (assure.Status, error) {
 	if i%10 == 3 {
 		front.DateOfBirth = "2015-01-01"
 	}
-	selfie := selfieOf(front.PersonID, false)
+	selfie := testimage.SelfieData(front.PersonID, false)
 	if i%10 == 7 {
 		selfie.PersonID = "someone-else"
 	}
 	imgs := map[string]string{
-		"front":  dataURL(mustEmbed(encodeJPEGNoT(colorImage(64, 40, uint8(i))), front)),
+		"front":  dataURL(mustEmbed(testimage.MustJPEG(testimage.Color(64, 40, uint8(i))), front)),
 		"back":   dataURL(back),
-		"selfie": dataURL(mustEmbed(encodeJPEGNoT(colorImage(40, 64, uint8(i))), selfie)),
+		"selfie": dataURL(mustEmbed(testimage.MustJPEG(testimage.Color(40, 64, uint8(i))), selfie)),
 	}
 	pp := "/dossiers/" + d.DossierID + "/processes/" + p.ProcessID
 	if err := c.call(http.MethodPost, pp+"/images", imgs, 201, nil); err != nil {

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
+	"reverify/internal/testutil/inspect"
+	"reverify/internal/testutil/testimage"
 )
 
 var timestampPattern = regexp.MustCompile(`"createdAt":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ","updatedAt":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"`)
@@ -84,12 +86,12 @@ func TestGetDossierListsProcesses(t *testing.T) {
 	assert.Equal(t, e.clock.Now(), dr.UpdatedAt.Time, "adding a process updates the dossier")
 	assert.Equal(t, []string{"createdAt", "dossierId", "externalReference", "processes", "processes[]",
 		"processes[].createdAt", "processes[].processId", "processes[].processType", "processes[].provider",
-		"processes[].status", "processes[].updatedAt", "updatedAt"}, sortedKeys(flatten(t, r.body)))
+		"processes[].status", "processes[].updatedAt", "updatedAt"}, inspect.SortedKeys(inspect.FieldPaths(t, r.body)))
 }
 
 func TestDeleteDossierCascades(t *testing.T) {
 	e := newEnv(t, nil)
-	front := frontJPEG(t, holder())
+	front := testimage.FrontJPEG(t, holder())
 	d, p := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": front})
 	r := e.do(http.MethodDelete, "/assure/dossiers/"+d, nil)
 	require.Equal(t, http.StatusNoContent, r.code)

@@ -1,11 +1,9 @@
 package emulator
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/json"
 	"image/jpeg"
-	"io"
 	"net/http"
 	"regexp"
 	"testing"
@@ -15,23 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
+	"reverify/internal/testutil/inspect"
+	"reverify/internal/testutil/testimage"
 )
-
-func readZip(t *testing.T, b []byte) map[string][]byte {
-	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-	require.NoError(t, err)
-	out := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		require.NoError(t, err)
-		data, err := io.ReadAll(rc)
-		require.NoError(t, err)
-		require.NoError(t, rc.Close())
-		out[f.Name] = data
-	}
-	return out
-}
 
 func TestDownload(t *testing.T) {
 	e := newEnv(t, nil)
@@ -41,9 +25,9 @@ func TestDownload(t *testing.T) {
 
 	r := e.do(http.MethodGet, path, nil)
 	assert.Equal(t, http.StatusNoContent, r.code, "pending")
-	front := frontJPEG(t, holder())
-	backPNG := encodePNG(t, colorImage(60, 40, 7))
-	selfie := selfieJPEG(t, selfieOf("person-1", false))
+	front := testimage.FrontJPEG(t, holder())
+	backPNG := testimage.PNG(t, testimage.Color(60, 40, 7))
+	selfie := testimage.SelfieJPEG(t, testimage.SelfieData("person-1", false))
 	require.Equal(t, http.StatusCreated, e.setImages(d, p.ProcessID, map[string][]byte{"front": front, "back": backPNG, "selfie": selfie}).code)
 	require.Equal(t, http.StatusOK, e.start(d, p.ProcessID).code)
 	assert.Equal(t, http.StatusNoContent, e.do(http.MethodGet, path, nil).code, "processing")
@@ -56,8 +40,8 @@ func TestDownload(t *testing.T) {
 	assert.Regexp(t, want, r.header.Get("Content-Disposition"))
 	assert.Contains(t, r.header.Get("Content-Disposition"), e.emu.Now().Format("20060102T150405"))
 
-	files := readZip(t, r.body)
-	assert.ElementsMatch(t, []string{"front.jpg", "back.jpg", "selfie.jpg", "result.json"}, sortedKeys(files))
+	_, files := inspect.Unzip(t, r.body)
+	assert.ElementsMatch(t, []string{"front.jpg", "back.jpg", "selfie.jpg", "result.json"}, inspect.SortedKeys(files))
 	assert.Equal(t, front, files["front.jpg"], "JPEG kept as uploaded")
 	assert.Equal(t, selfie, files["selfie.jpg"])
 	cfg, err := jpeg.DecodeConfig(bytes.NewReader(files["back.jpg"]))
@@ -72,7 +56,7 @@ func TestDownload(t *testing.T) {
 func TestDownloadNoZipForFailedOrCanceled(t *testing.T) {
 	e := newEnv(t, nil)
 	// failed: unreadable front.
-	corrupt := frontJPEG(t, holder())
+	corrupt := testimage.FrontJPEG(t, holder())
 	corrupt = corrupt[:len(corrupt)*2/3]
 	v, _ := e.final(assure.ProcessTypeDocument, 137, map[string][]byte{"front": corrupt})
 	require.Equal(t, assure.StatusFailed, v.Status)
@@ -83,7 +67,7 @@ func TestDownloadNoZipForFailedOrCanceled(t *testing.T) {
 	// rejected still has a zip.
 	d := holder()
 	d.DocumentNumber = ""
-	v, _ = e.final(assure.ProcessTypeDocument, 137, map[string][]byte{"front": frontJPEG(t, d)})
+	v, _ = e.final(assure.ProcessTypeDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, d)})
 	require.Equal(t, assure.StatusRejected, v.Status)
 	e.do(http.MethodGet, "/assure/dossiers", nil).json(t, &dr)
 	assert.Equal(t, http.StatusOK, e.do(http.MethodGet, procPath(dr[0].DossierID, v.ProcessID)+"/download", nil).code)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
+	"reverify/internal/testutil/testimage"
 )
 
 // plainClient is a client that does not reuse connections, so that net/http
@@ -98,7 +99,7 @@ func TestFaultResetAfterStart(t *testing.T) {
 	e := newEnv(t, nil)
 	d := e.createDossier()
 	p := e.createProcess(d, assure.ProcessTypeDocument, 137)
-	require.Equal(t, http.StatusCreated, e.setImages(d, p.ProcessID, map[string][]byte{"front": frontJPEG(t, holder())}).code)
+	require.Equal(t, http.StatusCreated, e.setImages(d, p.ProcessID, map[string][]byte{"front": testimage.FrontJPEG(t, holder())}).code)
 	// The first reset of an endpoint is before the handler, the second after.
 	require.NoError(t, e.emu.SetFaults(Faults{Endpoints: map[assure.Endpoint]FaultSpec{assure.EndpointStartVerification: {Reset: 1}}}))
 	_, err := e.raw(plainClient(), http.MethodPost, procPath(d, p.ProcessID), "{}")

@@ -13,6 +13,8 @@ import (
 
 	"reverify/internal/assure"
 	"reverify/internal/specimen"
+	"reverify/internal/testutil/inspect"
+	"reverify/internal/testutil/testimage"
 )
 
 // goldenCase produces the emulator's answer for the situation of one of the
@@ -40,11 +42,11 @@ func goldenCases() []goldenCase {
 			if mut != nil {
 				mut(&d)
 			}
-			return frontJPEG(t, d)
+			return testimage.FrontJPEG(t, d)
 		}
 	}
 	selfie := func(personID string, lookalike bool) func(t *testing.T) []byte {
-		return func(t *testing.T) []byte { return selfieJPEG(t, selfieOf(personID, lookalike)) }
+		return func(t *testing.T) []byte { return testimage.SelfieJPEG(t, testimage.SelfieData(personID, lookalike)) }
 	}
 	return []goldenCase{
 		{"accepted-document", final(assure.ProcessTypeDocument, front(nil), nil)},
@@ -57,7 +59,7 @@ func goldenCases() []goldenCase {
 		{"failed-expired", func(t *testing.T, e *env) []byte {
 			d := e.createDossier()
 			p := e.createProcess(d, assure.ProcessTypeDocument, 137)
-			require.Equal(t, http.StatusCreated, e.setImages(d, p.ProcessID, map[string][]byte{"front": frontJPEG(t, holder())}).code)
+			require.Equal(t, http.StatusCreated, e.setImages(d, p.ProcessID, map[string][]byte{"front": testimage.FrontJPEG(t, holder())}).code)
 			e.clock.Advance(16 * time.Minute)
 			require.Equal(t, http.StatusOK, e.start(d, p.ProcessID).code)
 			e.clock.Advance(3 * time.Minute)
@@ -85,9 +87,9 @@ func TestGoldenShapesMatchSeed(t *testing.T) {
 			e := newEnv(t, nil)
 			got := c.run(t, e)
 
-			want := flatten(t, seed)
-			have := flatten(t, got)
-			assert.Equal(t, sortedKeys(want), sortedKeys(have), "field paths differ\nemulator: %s", got)
+			want := inspect.FieldPaths(t, seed)
+			have := inspect.FieldPaths(t, got)
+			assert.Equal(t, inspect.SortedKeys(want), inspect.SortedKeys(have), "field paths differ\nemulator: %s", got)
 			assert.Equal(t, want, have, "value types differ")
 
 			// Same status, and the same reasons word for word.
@@ -119,6 +121,6 @@ func TestSeedRoundTripsThroughModels(t *testing.T) {
 		require.NoError(t, json.Unmarshal(seed, &p))
 		again, err := json.Marshal(p)
 		require.NoError(t, err)
-		assert.Equal(t, flatten(t, seed), flatten(t, again), f)
+		assert.Equal(t, inspect.FieldPaths(t, seed), inspect.FieldPaths(t, again), f)
 	}
 }

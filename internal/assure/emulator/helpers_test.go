@@ -4,16 +4,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"image"
-	"image/color"
-	"image/draw"
-	"image/jpeg"
-	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -23,28 +17,14 @@ import (
 
 	"reverify/internal/assure"
 	"reverify/internal/specimen"
+	"reverify/internal/testutil/fakeclock"
+	"reverify/internal/testutil/testimage"
 )
 
-// fakeClock is a settable real clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newFakeClock returns a settable clock for the emulator's real clock,
+// at 2026-03-01 12:00 UTC.
+func newFakeClock() *fakeclock.Clock {
+	return fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // env is an emulator behind a real loopback server.
@@ -52,7 +32,7 @@ type env struct {
 	t      testing.TB
 	emu    *Emulator
 	srv    *httptest.Server
-	clock  *fakeClock // nil with the real clock
+	clock  *fakeclock.Clock // nil with the real clock
 	client *http.Client
 	token  string
 	mu     sync.Mutex
@@ -267,117 +247,5 @@ func dataURL(img []byte) string {
 	return "data:" + mime + ";base64," + base64.StdEncoding.EncodeToString(img)
 }
 
-// colorImage is a colourful gradient (never black and white).
-func colorImage(w, h int, seed uint8) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.RGBA{uint8(x*255/w) + seed, uint8(y*255/h) + 2*seed, 200 - seed, 255})
-		}
-	}
-	return img
-}
-
-// greyImage is a grey gradient with a drawn rectangle.
-func greyImage(w, h int) *image.Gray {
-	img := image.NewGray(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.SetGray(x, y, color.Gray{uint8((x + y) * 255 / (w + h))})
-		}
-	}
-	draw.Draw(img, image.Rect(w/4, h/4, w/2, h/2), image.NewUniform(color.Gray{30}), image.Point{}, draw.Src)
-	return img
-}
-
-func encodeJPEG(t testing.TB, img image.Image) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	require.NoError(t, jpeg.Encode(&b, img, &jpeg.Options{Quality: 85}))
-	return b.Bytes()
-}
-
-func encodePNG(t testing.TB, img image.Image) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	require.NoError(t, png.Encode(&b, img))
-	return b.Bytes()
-}
-
-func embed(t testing.TB, img []byte, d specimen.Data) []byte {
-	t.Helper()
-	out, err := specimen.Embed(img, d)
-	require.NoError(t, err)
-	return out
-}
-
 // holder is the specimen data of a valid adult's unexpired passport (137).
-func holder() specimen.Data {
-	return specimen.Data{
-		Role: specimen.RoleFront, PersonID: "person-1", DocumentID: 137, DocumentType: "passport",
-		FirstName: "WILLEKE LISELOTTE", LastName: "DE BRUIJN", DateOfBirth: "1965-03-10", Gender: "F",
-		Nationality: "NLD", IssuingCountry: "NLD", DocumentNumber: "SPECI2021",
-		DateOfIssue: "2021-08-31", DateOfExpiry: "2031-08-30", PersonalIdentificationNumber: "999999990",
-	}
-}
-
-func selfieOf(personID string, lookalike bool) specimen.Data {
-	return specimen.Data{Role: specimen.RoleSelfie, PersonID: personID, Lookalike: lookalike}
-}
-
-// frontJPEG is a colourful front image carrying d.
-func frontJPEG(t testing.TB, d specimen.Data) []byte {
-	return embed(t, encodeJPEG(t, colorImage(160, 100, 0)), d)
-}
-
-func selfieJPEG(t testing.TB, d specimen.Data) []byte {
-	return embed(t, encodeJPEG(t, colorImage(90, 120, 40)), d)
-}
-
-// flatten maps a JSON document to its field paths and value types; array
-// items share the path `name[]`.
-func flatten(t testing.TB, doc []byte) map[string]string {
-	t.Helper()
-	var v any
-	require.NoError(t, json.Unmarshal(doc, &v))
-	out := map[string]string{}
-	var walk func(prefix string, v any)
-	walk = func(prefix string, v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			out[prefix] = "object"
-			for k, c := range x {
-				p := k
-				if prefix != "" {
-					p = prefix + "." + k
-				}
-				walk(p, c)
-			}
-		case []any:
-			out[prefix] = "array"
-			for _, c := range x {
-				walk(prefix+"[]", c)
-			}
-		case string:
-			out[prefix] = "string"
-		case float64:
-			out[prefix] = "number"
-		case bool:
-			out[prefix] = "bool"
-		case nil:
-			out[prefix] = "null"
-		}
-	}
-	walk("", v)
-	delete(out, "")
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func holder() specimen.Data { return testimage.Holder("2031-08-30") }

@@ -11,16 +11,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
+	"reverify/internal/testutil/testimage"
 )
 
 func TestSetAndGetImages(t *testing.T) {
 	e := newEnv(t, nil)
 	d := e.createDossier()
 	p := e.createProcess(d, assure.ProcessTypeDocumentSelfie, 136)
-	front1 := encodeJPEG(t, colorImage(40, 30, 1))
-	front2 := encodeJPEG(t, colorImage(40, 30, 2))
-	back := encodePNG(t, colorImage(40, 30, 3))
-	selfie := encodeJPEG(t, colorImage(30, 40, 4))
+	front1 := testimage.JPEG(t, testimage.Color(40, 30, 1))
+	front2 := testimage.JPEG(t, testimage.Color(40, 30, 2))
+	back := testimage.PNG(t, testimage.Color(40, 30, 3))
+	selfie := testimage.JPEG(t, testimage.Color(30, 40, 4))
 
 	r := e.setImages(d, p.ProcessID, map[string][]byte{"front": front1})
 	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
@@ -44,8 +45,8 @@ func TestSetImagesErrors(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.MaxImageBytes = 20000 })
 	d := e.createDossier()
 	doc1 := e.createProcess(d, assure.ProcessTypeDocument, 137)
-	jpg := encodeJPEG(t, colorImage(40, 30, 1))
-	png := encodePNG(t, colorImage(40, 30, 1))
+	jpg := testimage.JPEG(t, testimage.Color(40, 30, 1))
+	png := testimage.PNG(t, testimage.Color(40, 30, 1))
 	b64 := base64.StdEncoding.EncodeToString
 	big := append(append([]byte{}, jpg...), bytes.Repeat([]byte{0}, 20001-len(jpg))...)
 	cases := map[string]string{
@@ -112,7 +113,7 @@ func TestGetImageErrors(t *testing.T) {
 	}
 	t.Run("back absent on two pages", func(t *testing.T) {
 		p2 := e.createProcess(d, assure.ProcessTypeDocument, 136)
-		require.Equal(t, http.StatusCreated, e.setImages(d, p2.ProcessID, map[string][]byte{"front": encodeJPEG(t, colorImage(9, 9, 0))}).code)
+		require.Equal(t, http.StatusCreated, e.setImages(d, p2.ProcessID, map[string][]byte{"front": testimage.JPEG(t, testimage.Color(9, 9, 0))}).code)
 		assert.Equal(t, http.StatusNotFound, e.do(http.MethodGet, procPath(d, p2.ProcessID)+"/images?depiction=back", nil).code)
 		assert.Equal(t, http.StatusOK, e.do(http.MethodGet, procPath(d, p2.ProcessID)+"/images?depiction=front", nil).code)
 	})

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
+	"reverify/internal/testutil/inspect"
+	"reverify/internal/testutil/testimage"
 )
 
 func TestListProcesses(t *testing.T) {
@@ -22,7 +24,7 @@ func TestListProcesses(t *testing.T) {
 		d := e.createDossier()
 		p := e.createProcess(d, assure.ProcessTypeDocument, 137)
 		if i < 3 { // three started and final
-			require.Equal(t, http.StatusCreated, e.setImages(d, p.ProcessID, map[string][]byte{"front": frontJPEG(t, holder())}).code)
+			require.Equal(t, http.StatusCreated, e.setImages(d, p.ProcessID, map[string][]byte{"front": testimage.FrontJPEG(t, holder())}).code)
 			require.Equal(t, http.StatusOK, e.start(d, p.ProcessID).code)
 		}
 		ids = append(ids, p.ProcessID)
@@ -54,7 +56,7 @@ func TestListProcesses(t *testing.T) {
 	var filters map[string]any
 	require.NoError(t, json.Unmarshal(pl.Filters, &filters))
 	assert.Equal(t, map[string]any{"startCreationDate": since, "offset": 0.0, "limit": 100.0, "order": "createdAtDescending"}, filters)
-	keys := flatten(t, r.body)
+	keys := inspect.FieldPaths(t, r.body)
 	for _, k := range []string{"processes[].processId", "processes[].dossier.dossierId", "processes[].dossier.createdAt",
 		"processes[].dossier.updatedAt", "processes[].provider", "processes[].status", "processes[].processType",
 		"processes[].createdAt", "processes[].updatedAt", "filters", "totalResults"} {

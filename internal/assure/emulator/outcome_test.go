@@ -14,6 +14,7 @@ import (
 
 	"reverify/internal/assure"
 	"reverify/internal/specimen"
+	"reverify/internal/testutil/testimage"
 )
 
 func TestDecideRules(t *testing.T) {
@@ -25,7 +26,7 @@ func TestDecideRules(t *testing.T) {
 		}
 		return &d
 	}
-	self := func(id string, look bool) *specimen.Data { d := selfieOf(id, look); return &d }
+	self := func(id string, look bool) *specimen.Data { d := testimage.SelfieData(id, look); return &d }
 	base := func(pt string) Facts {
 		return Facts{ProcessType: pt, Now: now, FirstUpload: now.Add(-time.Minute), Expiry: 15 * time.Minute,
 			Front: doc(nil), Mix: DefaultConfig().OutcomeMix, Country: "NLD"}
@@ -231,10 +232,10 @@ func TestIsGrey(t *testing.T) {
 		img  image.Image
 		want bool
 	}{
-		{"grey gradient", greyImage(200, 120), true},
-		{"colour gradient", colorImage(200, 120, 0), false},
-		{"tiny grey", greyImage(1, 1), true},
-		{"tiny colour", colorImage(1, 1, 0), false},
+		{"grey gradient", testimage.Grey(200, 120), true},
+		{"colour gradient", testimage.Color(200, 120, 0), false},
+		{"tiny grey", testimage.Grey(1, 1), true},
+		{"tiny colour", testimage.Color(1, 1, 0), false},
 		{"slightly tinted grey within tolerance", uniform(300, 200, color.RGBA{120, 130, 136, 255}), true},
 		{"tint just over tolerance", uniform(300, 200, color.RGBA{120, 137, 120, 255}), false},
 		{"grey with sparse colour pixels", tint(64, 64, 1000, red), true},
@@ -258,9 +259,9 @@ func uniform(w, h int, c color.RGBA) image.Image {
 }
 
 func TestMeasure(t *testing.T) {
-	m := measure(encodeJPEG(t, greyImage(120, 80)))
+	m := measure(testimage.JPEG(t, testimage.Grey(120, 80)))
 	assert.Equal(t, measured{decoded: true, width: 120, height: 80, grey: true}, m)
-	m = measure(encodePNG(t, colorImage(30, 20, 0)))
+	m = measure(testimage.PNG(t, testimage.Color(30, 20, 0)))
 	assert.Equal(t, measured{decoded: true, width: 30, height: 20, grey: false}, m)
 	// A grey image stored as a colour JPEG still measures grey.
 	rgb := image.NewRGBA(image.Rect(0, 0, 80, 60))
@@ -270,8 +271,8 @@ func TestMeasure(t *testing.T) {
 			rgb.Set(x, y, color.RGBA{v, v, v, 255})
 		}
 	}
-	assert.True(t, measure(encodeJPEG(t, rgb)).grey)
-	full := encodeJPEG(t, colorImage(200, 150, 0))
+	assert.True(t, measure(testimage.JPEG(t, rgb)).grey)
+	full := testimage.JPEG(t, testimage.Color(200, 150, 0))
 	assert.False(t, measure(full[:len(full)/2]).decoded, "truncated JPEG")
 	assert.False(t, measure([]byte("not an image")).decoded)
 }

@@ -10,6 +10,7 @@ import (
 
 	"reverify/internal/assure"
 	"reverify/internal/specimen"
+	"reverify/internal/testutil/testimage"
 )
 
 // TestOutcomeRulesOverHTTP runs every rule of docs/outcome-rules.md through
@@ -32,7 +33,7 @@ func TestOutcomeRulesOverHTTP(t *testing.T) {
 		checkout func(t *testing.T, v assure.Process)
 	}{
 		{"accepted document", D, 137, func(t *testing.T) map[string][]byte {
-			return map[string][]byte{"front": frontJPEG(t, holder())}
+			return map[string][]byte{"front": testimage.FrontJPEG(t, holder())}
 		}, assure.StatusAccepted, nil, "", func(t *testing.T, v assure.Process) {
 			assert.Equal(t, "WILLEKE LISELOTTE", v.FinalResult.FirstName)
 			assert.Equal(t, "SPECI2021", v.FinalResult.DocumentNumber)
@@ -41,9 +42,9 @@ func TestOutcomeRulesOverHTTP(t *testing.T) {
 		}},
 		{"accepted two pages with selfie (PNG front)", DS, 136, func(t *testing.T) map[string][]byte {
 			return map[string][]byte{
-				"front":  embed(t, encodePNG(t, colorImage(120, 80, 5)), with(func(d *specimen.Data) { d.DocumentID = 136 })),
-				"back":   encodeJPEG(t, colorImage(120, 80, 6)),
-				"selfie": selfieJPEG(t, selfieOf("person-1", false)),
+				"front":  testimage.Embed(t, testimage.PNG(t, testimage.Color(120, 80, 5)), with(func(d *specimen.Data) { d.DocumentID = 136 })),
+				"back":   testimage.JPEG(t, testimage.Color(120, 80, 6)),
+				"selfie": testimage.SelfieJPEG(t, testimage.SelfieData("person-1", false)),
 			}
 		}, assure.StatusAccepted, nil, "", func(t *testing.T, v assure.Process) {
 			assert.Equal(t, "high", v.FinalResult.SimilarityScore)
@@ -52,55 +53,55 @@ func TestOutcomeRulesOverHTTP(t *testing.T) {
 			assert.Equal(t, &assure.Box{X: 7, Y: 22, Width: 26, Height: 36}, v.ProviderSpecific.Document.Subject.Photo)
 		}},
 		{"underage", D, 137, func(t *testing.T) map[string][]byte {
-			return map[string][]byte{"front": frontJPEG(t, with(func(d *specimen.Data) { d.DateOfBirth = "2010-06-01" }))}
+			return map[string][]byte{"front": testimage.FrontJPEG(t, with(func(d *specimen.Data) { d.DateOfBirth = "2010-06-01" }))}
 		}, assure.StatusRejected, []string{"NotUnderage"}, "", nil},
 		{"image quality", D, 137, func(t *testing.T) map[string][]byte {
-			return map[string][]byte{"front": frontJPEG(t, with(func(d *specimen.Data) { d.DocumentNumber = "" }))}
+			return map[string][]byte{"front": testimage.FrontJPEG(t, with(func(d *specimen.Data) { d.DocumentNumber = "" }))}
 		}, assure.StatusRejected, []string{"ImageQuality"}, "", nil},
 		{"other person", DS, 137, func(t *testing.T) map[string][]byte {
-			return map[string][]byte{"front": frontJPEG(t, holder()), "selfie": selfieJPEG(t, selfieOf("person-9", false))}
+			return map[string][]byte{"front": testimage.FrontJPEG(t, holder()), "selfie": testimage.SelfieJPEG(t, testimage.SelfieData("person-9", false))}
 		}, assure.StatusRejected, []string{"SimilarityLevel"}, "", func(t *testing.T, v assure.Process) {
 			assert.Equal(t, "veryLow", v.ProviderSpecific.Document.SecurityChecks.SelfieAndDocumentMatch.SimilarityLevel)
 			assert.Equal(t, "Similarity level is 'veryLow'.", v.StatusReasons[0].Message)
 		}},
 		{"selfie without specimen data", DS, 137, func(t *testing.T) map[string][]byte {
-			return map[string][]byte{"front": frontJPEG(t, holder()), "selfie": encodeJPEG(t, colorImage(50, 60, 3))}
+			return map[string][]byte{"front": testimage.FrontJPEG(t, holder()), "selfie": testimage.JPEG(t, testimage.Color(50, 60, 3))}
 		}, assure.StatusRejected, []string{"SimilarityLevel"}, "", nil},
 		{"expired", D, 137, func(t *testing.T) map[string][]byte {
-			return map[string][]byte{"front": frontJPEG(t, with(func(d *specimen.Data) { d.DateOfExpiry = "2025-12-31" }))}
+			return map[string][]byte{"front": testimage.FrontJPEG(t, with(func(d *specimen.Data) { d.DateOfExpiry = "2025-12-31" }))}
 		}, assure.StatusInconclusive, []string{"NonExpired"}, "", func(t *testing.T, v assure.Process) {
 			assert.False(t, *v.ProviderSpecific.Document.SecurityChecks.NonExpired.Passed)
 		}},
 		{"black and white (grey JPEG)", D, 137, func(t *testing.T) map[string][]byte {
-			return map[string][]byte{"front": embed(t, encodeJPEG(t, greyImage(160, 100)), holder())}
+			return map[string][]byte{"front": testimage.Embed(t, testimage.JPEG(t, testimage.Grey(160, 100)), holder())}
 		}, assure.StatusInconclusive, []string{"NotBlackAndWhite"}, "", func(t *testing.T, v assure.Process) {
 			assert.False(t, *v.ProviderSpecific.Document.SecurityChecks.NotBlackAndWhite.Passed)
 			assert.True(t, *v.ProviderSpecific.Document.SecurityChecks.NonExpired.Passed)
 		}},
 		{"black and white (grey PNG) and expired", D, 137, func(t *testing.T) map[string][]byte {
-			return map[string][]byte{"front": embed(t, encodePNG(t, greyImage(160, 100)), with(func(d *specimen.Data) { d.DateOfExpiry = "2020-01-01" }))}
+			return map[string][]byte{"front": testimage.Embed(t, testimage.PNG(t, testimage.Grey(160, 100)), with(func(d *specimen.Data) { d.DateOfExpiry = "2020-01-01" }))}
 		}, assure.StatusInconclusive, []string{"NonExpired", "NotBlackAndWhite"}, "", nil},
 		{"lookalike", DS, 137, func(t *testing.T) map[string][]byte {
-			return map[string][]byte{"front": frontJPEG(t, holder()), "selfie": selfieJPEG(t, selfieOf("person-7", true))}
+			return map[string][]byte{"front": testimage.FrontJPEG(t, holder()), "selfie": testimage.SelfieJPEG(t, testimage.SelfieData("person-7", true))}
 		}, assure.StatusInconclusive, []string{"SimilarityLevel"}, "", func(t *testing.T, v assure.Process) {
 			assert.Equal(t, "medium", v.ProviderSpecific.Document.SecurityChecks.SelfieAndDocumentMatch.SimilarityLevel)
 		}},
 		{"underage beats expired and lookalike", DS, 137, func(t *testing.T) map[string][]byte {
 			return map[string][]byte{
-				"front":  frontJPEG(t, with(func(d *specimen.Data) { d.DateOfBirth = "2012-01-01"; d.DateOfExpiry = "2020-01-01" })),
-				"selfie": selfieJPEG(t, selfieOf("person-7", true)),
+				"front":  testimage.FrontJPEG(t, with(func(d *specimen.Data) { d.DateOfBirth = "2012-01-01"; d.DateOfExpiry = "2020-01-01" })),
+				"selfie": testimage.SelfieJPEG(t, testimage.SelfieData("person-7", true)),
 			}
 		}, assure.StatusRejected, []string{"NotUnderage"}, "", nil},
 		{"corrupt front (upload_failed)", D, 137, func(t *testing.T) map[string][]byte {
-			f := frontJPEG(t, holder())
+			f := testimage.FrontJPEG(t, holder())
 			return map[string][]byte{"front": f[:len(f)*2/3]}
 		}, assure.StatusFailed, nil, "upload_failed", func(t *testing.T, v assure.Process) {
 			assert.Equal(t, []string{"front"}, v.Depictions)
 			assert.Equal(t, "ERROR: signicatpictureid uploadImage()", v.FailReason.Message)
 		}},
 		{"corrupt back (upload_failed)", D, 136, func(t *testing.T) map[string][]byte {
-			b := encodeJPEG(t, colorImage(100, 80, 1))
-			return map[string][]byte{"front": frontJPEG(t, holder()), "back": b[:len(b)/2]}
+			b := testimage.JPEG(t, testimage.Color(100, 80, 1))
+			return map[string][]byte{"front": testimage.FrontJPEG(t, holder()), "back": b[:len(b)/2]}
 		}, assure.StatusFailed, nil, "upload_failed", func(t *testing.T, v assure.Process) {
 			assert.Equal(t, []string{"front", "back"}, v.Depictions)
 		}},
@@ -144,8 +145,8 @@ func TestHashOutcomesOverHTTP(t *testing.T) {
 	e2 := newEnv(t, func(c *Config) { c.Seed = 12345 })
 	seen := map[assure.Status]bool{}
 	for i := range 40 {
-		front := encodeJPEG(t, colorImage(64, 48, uint8(i)))
-		selfie := encodeJPEG(t, colorImage(48, 64, uint8(100+i)))
+		front := testimage.JPEG(t, testimage.Color(64, 48, uint8(i)))
+		selfie := testimage.JPEG(t, testimage.Color(48, 64, uint8(100+i)))
 		imgs := map[string][]byte{"front": front, "selfie": selfie}
 		v1, _ := e1.final(assure.ProcessTypeDocumentSelfie, 222, imgs)
 		v2, _ := e2.final(assure.ProcessTypeDocumentSelfie, 222, imgs)
@@ -171,7 +172,7 @@ func TestHashOutcomesOverHTTP(t *testing.T) {
 func TestHashOutcomeFollowsConfiguredMix(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.OutcomeMix = Mix{Rejected: 1} })
 	for i := range 5 {
-		v, _ := e.final(assure.ProcessTypeDocument, 137, map[string][]byte{"front": encodeJPEG(t, colorImage(30, 20, uint8(i)))})
+		v, _ := e.final(assure.ProcessTypeDocument, 137, map[string][]byte{"front": testimage.JPEG(t, testimage.Color(30, 20, uint8(i)))})
 		assert.Equal(t, assure.StatusRejected, v.Status, fmt.Sprint(i))
 	}
 }

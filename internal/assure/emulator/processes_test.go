@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
+	"reverify/internal/testutil/inspect"
+	"reverify/internal/testutil/testimage"
 )
 
 func TestCreateProcess(t *testing.T) {
@@ -76,9 +78,9 @@ func TestGetProcessNotFound(t *testing.T) {
 
 func TestStartVerification(t *testing.T) {
 	e := newEnv(t, nil)
-	front := frontJPEG(t, holder())
-	back := encodeJPEG(t, colorImage(50, 30, 9))
-	selfie := selfieJPEG(t, selfieOf("person-1", false))
+	front := testimage.FrontJPEG(t, holder())
+	back := testimage.JPEG(t, testimage.Color(50, 30, 9))
+	selfie := testimage.SelfieJPEG(t, testimage.SelfieData("person-1", false))
 	cases := []struct {
 		name    string
 		typ     string
@@ -115,7 +117,7 @@ func TestStartVerification(t *testing.T) {
 				var vr assure.VerifyResponse
 				r.json(t, &vr)
 				assert.Equal(t, assure.VerifyResponse{ProcessID: p.ProcessID, Status: assure.StatusProcessing}, vr)
-				assert.Equal(t, []string{"processId", "status"}, sortedKeys(flatten(t, r.body)))
+				assert.Equal(t, []string{"processId", "status"}, inspect.SortedKeys(inspect.FieldPaths(t, r.body)))
 				continue
 			}
 			assertProblem(t, r, 409, procPath(d, p.ProcessID), "POST", "Conflict", "Conflict found while processing the request.")
@@ -141,7 +143,7 @@ func TestStartVerification(t *testing.T) {
 
 func TestDeleteProcess(t *testing.T) {
 	e := newEnv(t, nil)
-	d, p := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": frontJPEG(t, holder())})
+	d, p := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, holder())})
 	r := e.do(http.MethodDelete, procPath(d, p), nil)
 	require.Equal(t, http.StatusNoContent, r.code)
 	assert.Empty(t, r.body)
@@ -162,7 +164,7 @@ func TestStateMachine(t *testing.T) {
 	d := e.createDossier()
 	p := e.createProcess(d, assure.ProcessTypeDocument, 137)
 	e.clock.Advance(10 * time.Second)
-	require.Equal(t, http.StatusCreated, e.setImages(d, p.ProcessID, map[string][]byte{"front": frontJPEG(t, holder())}).code)
+	require.Equal(t, http.StatusCreated, e.setImages(d, p.ProcessID, map[string][]byte{"front": testimage.FrontJPEG(t, holder())}).code)
 	v := e.getProcess(d, p.ProcessID)
 	assert.Equal(t, assure.StatusPending, v.Status)
 	assert.Equal(t, e.clock.Now(), v.UpdatedAt.Time, "upload updates updatedAt")
@@ -190,7 +192,7 @@ func TestStateMachine(t *testing.T) {
 	e.clock.Advance(time.Hour)
 	assert.Equal(t, v, e.getProcess(d, p.ProcessID))
 	// Images cannot change after start.
-	assertProblem(t, e.setImages(d, p.ProcessID, map[string][]byte{"front": frontJPEG(t, holder())}), 409,
+	assertProblem(t, e.setImages(d, p.ProcessID, map[string][]byte{"front": testimage.FrontJPEG(t, holder())}), 409,
 		procPath(d, p.ProcessID)+"/images", "POST", "Conflict", "Conflict found while processing the request.")
 }
 
@@ -198,7 +200,7 @@ func TestLatencyFromConfig(t *testing.T) {
 	e := newEnv(t, func(c *Config) {
 		c.Processing = Latency{Median: 40 * time.Second, Sigma: 0, Min: time.Second, Max: time.Minute}
 	})
-	d, p := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": frontJPEG(t, holder())})
+	d, p := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, holder())})
 	e.clock.Advance(40*time.Second - time.Millisecond)
 	assert.Equal(t, assure.StatusProcessing, e.getProcess(d, p).Status)
 	e.clock.Advance(time.Millisecond)
@@ -213,7 +215,7 @@ func TestTimeScale(t *testing.T) {
 		c.Processing = Latency{Median: 30 * time.Second, Min: time.Second, Max: time.Minute}
 	})
 	t0 := e.emu.Now()
-	d, p := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": frontJPEG(t, holder())})
+	d, p := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, holder())})
 	e.clock.Advance(29 * time.Millisecond)
 	v := e.getProcess(d, p)
 	assert.Equal(t, assure.StatusProcessing, v.Status)
@@ -234,10 +236,10 @@ func TestTransactionExpiry(t *testing.T) {
 			e := newEnv(t, nil)
 			d := e.createDossier()
 			p := e.createProcess(d, assure.ProcessTypeDocumentSelfie, 137)
-			require.Equal(t, http.StatusCreated, e.setImages(d, p.ProcessID, map[string][]byte{"front": frontJPEG(t, holder())}).code)
+			require.Equal(t, http.StatusCreated, e.setImages(d, p.ProcessID, map[string][]byte{"front": testimage.FrontJPEG(t, holder())}).code)
 			e.clock.Advance(c.wait - time.Minute)
 			// A later upload does not restart the transaction.
-			require.Equal(t, http.StatusCreated, e.setImages(d, p.ProcessID, map[string][]byte{"selfie": selfieJPEG(t, selfieOf("person-1", false))}).code)
+			require.Equal(t, http.StatusCreated, e.setImages(d, p.ProcessID, map[string][]byte{"selfie": testimage.SelfieJPEG(t, testimage.SelfieData("person-1", false))}).code)
 			e.clock.Advance(time.Minute)
 			require.Equal(t, http.StatusOK, e.start(d, p.ProcessID).code)
 			e.clock.Advance(2 * time.Minute)
