@@ -47,7 +47,7 @@ type runFlag struct{ flag, key, help string }
 func runFlags() []runFlag {
 	return []runFlag{
 		{"source", "source.archive", "archive URI: s3://bucket/prefix, file:///path or a path"},
-		{"manifest", "source.manifest", "manifest URI (.csv or .jsonl); relative paths resolve against the archive"},
+		{"manifest", "source.manifest", "manifest URI or path (.csv or .jsonl); image paths in it resolve against the archive"},
 		{"output", "output.uri", "output URI: a folder or s3://bucket/prefix"},
 		{"run-id", "run.run_id", "run id; reuse it to resume a run"},
 		{"shard", "run.shard", "shard K/N (0-based); default from AWS_BATCH_JOB_ARRAY_INDEX"},
@@ -236,24 +236,28 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger) (in
 	if err != nil {
 		return ExitUsage, fmt.Errorf("output: %w", err)
 	}
+	if local, ok := out.(*blob.Local); ok {
+		// A folder that cannot be created (below a regular file, no
+		// permission) fails here, before any API call, naming the output.
+		if err := os.MkdirAll(local.Root(), 0o755); err != nil {
+			return ExitFatal, fmt.Errorf("output %s: cannot create the folder: %w", out.URI(), err)
+		}
+	}
 
 	// What earlier attempts of this run left, and this attempt's journal.
 	resume, err := pipeline.LoadResume(ctx, out, client, cfg.Run.RunID, shard, count, log)
 	if err != nil {
 		return ExitFatal, err
 	}
-	attempt := report.NewAttemptID(started)
-	journal, err := pipeline.OpenJournal(ctx, out, cfg.Run.RunID, shard, count, attempt, 0)
-	if err != nil {
-		return ExitFatal, err
-	}
+	// The attempt's number in its id makes the journal folder list the
+	// attempts in the order they ran, which is the order they are read back.
+	attempt := report.AttemptID(resume.Attempts+1, started)
 	runStart := started
 	if !resume.RunStart.IsZero() {
 		runStart = resume.RunStart
 	}
-	if err := journal.Append(ctx, pipeline.Entry{V: pipeline.JournalVersion, Type: pipeline.EntryRun,
-		Time: started.UTC(), Attempt: attempt, RunStart: runStart.UTC()}, true); err != nil {
-		journal.Close()
+	journal, err := pipeline.BeginAttempt(ctx, out, cfg.Run.RunID, shard, count, attempt, started, runStart, 0)
+	if err != nil {
 		return ExitFatal, err
 	}
 	writer, err := report.NewWriter(out, report.WriterConfig{

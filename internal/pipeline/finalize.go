@@ -28,7 +28,7 @@ func (p *Pipeline) pollOnce(ctx context.Context, t *task) (done bool, err error)
 		case assure.Permanent:
 			// 404: the process is gone (deleted, expired, or an emulator
 			// restart lost it). The record ends as error, the run goes on.
-			p.fail(t, errorCode(err), fmt.Errorf("get process: %w", err))
+			p.fail(t, errorCode(err), fmt.Errorf("get process %s: %w", t.processID, err))
 			t.dossierGone = assure.StatusCodeOf(err) == http.StatusNotFound
 			return true, nil
 		}
@@ -91,6 +91,13 @@ func (p *Pipeline) finalize(ctx context.Context, t *task) error {
 		return err
 	}
 	if t.row.Outcome != report.OutcomeTimeout && !p.opt.KeepDossiers {
+		// Deleting the dossier deletes the API's copy of the result: the
+		// final entry must be on storage first, also where the journal only
+		// checkpoints (S3). Else a crash right after the deletion loses the
+		// paid result, and the record is verified (paid) again.
+		if err := p.syncJournal(ctx); err != nil {
+			return err
+		}
 		if err := p.deleteDossier(ctx, t); err != nil {
 			if fatal(err) {
 				return err

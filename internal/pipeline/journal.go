@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"reverify/internal/report"
@@ -65,9 +66,32 @@ type Journal interface {
 	Append(ctx context.Context, e Entry, durable bool) error
 }
 
+// JournalSyncer is implemented by journals whose durable appends may
+// return before the entry is on storage (StoreJournal on an object store,
+// which checkpoints every few seconds). Sync returns once every entry
+// appended so far is on storage.
+type JournalSyncer interface {
+	Sync(ctx context.Context) error
+}
+
 type nopJournal struct{}
 
 func (nopJournal) Append(context.Context, Entry, bool) error { return nil }
+
+// syncJournal puts every entry appended so far on storage, on any store. It
+// precedes each step that destroys the API's copy of a record's state
+// (deleting its dossier): reconciliation cannot recover what the journal
+// lost once the API has forgotten it too.
+func (p *Pipeline) syncJournal(ctx context.Context) error {
+	s, ok := p.deps.Journal.(JournalSyncer)
+	if !ok {
+		return nil
+	}
+	if err := s.Sync(ctx); err != nil {
+		return &journalError{err: err}
+	}
+	return nil
+}
 
 // journal appends an entry for the pipeline. Every entry that precedes a
 // paid or destructive step is durable.
@@ -86,7 +110,12 @@ func (p *Pipeline) journal(ctx context.Context, e Entry) error {
 // journalError is fatal: a run that cannot journal cannot promise anything.
 type journalError struct{ err error }
 
-func (e *journalError) Error() string { return "journal: " + e.err.Error() }
+func (e *journalError) Error() string {
+	if msg := e.err.Error(); strings.HasPrefix(msg, "journal: ") {
+		return msg // StoreJournal's errors say so already
+	}
+	return "journal: " + e.err.Error()
+}
 func (e *journalError) Unwrap() error { return e.err }
 
 // RecordState is what the journal (and the reconciliation) know of a record
@@ -136,9 +165,13 @@ func (p *Pipeline) applyResume(t *task, st *RecordState) {
 		t.row = *st.Row
 	case st.Started:
 		t.from, t.started = stepPoll, true
-	case st.Process != "" && st.Pages > 0:
-		t.from = stepUpload
 	case st.Dossier != "":
+		// A process created but not started is not reused: the next attempt
+		// deletes it and creates another, so that the images are uploaded
+		// and the verification started in one fresh transaction. (The API
+		// fails a verification started too long after its first image
+		// upload — "Transaction time expired." — and a resume may come hours
+		// later.) A process that did start is found and polled instead.
 		t.from = stepCreateProcess
 	}
 }

@@ -33,11 +33,15 @@ func JournalPrefix(runID string, shard, count int) string {
 // one per FlushEvery (default 2 s) holding the entries since the previous
 // one; Append does not wait for them. A crash loses at most the last
 // interval, and reconciliation with the API's process list recovers what the
-// lost entries said.
+// lost entries said — as long as the API still holds it: before a step that
+// destroys the API's copy (deleting a dossier), the pipeline calls Sync,
+// which writes a checkpoint at once (group commit: every entry buffered
+// goes in it) and waits for it.
 type StoreJournal struct {
 	flushEvery time.Duration
 	sink       journalSink
 	waitSync   bool
+	kick       chan struct{} // Sync asks the checkpoint flusher for a checkpoint now
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -58,7 +62,7 @@ type journalSink interface {
 // OpenJournal starts the journal of an attempt in store (the output root).
 func OpenJournal(ctx context.Context, store blob.Store, runID string, shard, count int, attempt string, flushEvery time.Duration) (*StoreJournal, error) {
 	prefix := JournalPrefix(runID, shard, count)
-	j := &StoreJournal{flushEvery: flushEvery, closed: make(chan struct{}), done: make(chan struct{})}
+	j := &StoreJournal{flushEvery: flushEvery, kick: make(chan struct{}, 1), closed: make(chan struct{}), done: make(chan struct{})}
 	if j.flushEvery <= 0 {
 		j.flushEvery = 2 * time.Second
 	}
@@ -78,6 +82,30 @@ func OpenJournal(ctx context.Context, store blob.Store, runID string, shard, cou
 		j.sink = &objectSink{store: store, prefix: prefix + attempt + "/"}
 	}
 	go j.flusher(context.WithoutCancel(ctx))
+	return j, nil
+}
+
+// BeginAttempt opens the journal of an attempt and writes its run entry
+// (attempt id, this attempt's start, the run's start), which is on storage
+// when it returns, on every store: on S3 a checkpoint is written at once
+// instead of after the first interval. A later attempt must learn that this
+// one ran, and so reconcile with the API, even when this one dies in its
+// first seconds: else the verifications it started are started again.
+func BeginAttempt(ctx context.Context, store blob.Store, runID string, shard, count int, attempt string,
+	started, runStart time.Time, flushEvery time.Duration) (*StoreJournal, error) {
+	j, err := OpenJournal(ctx, store, runID, shard, count, attempt, flushEvery)
+	if err != nil {
+		return nil, err
+	}
+	err = j.Append(ctx, Entry{V: JournalVersion, Type: EntryRun, Time: started.UTC(), Attempt: attempt,
+		RunStart: runStart.UTC()}, true)
+	if err == nil {
+		err = j.Sync(ctx)
+	}
+	if err != nil {
+		_ = j.Close()
+		return nil, err
+	}
 	return j, nil
 }
 
@@ -111,9 +139,33 @@ func (j *StoreJournal) Append(ctx context.Context, e Entry, durable bool) error 
 	return j.err
 }
 
+// Sync returns once every entry appended before it is on storage. On a
+// file, where durable appends already wait for their fsync, that is at most
+// one fsync away; on an object store it writes a checkpoint now instead of
+// at the next interval.
+func (j *StoreJournal) Sync(ctx context.Context) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	my := j.seq
+	if j.synced >= my || j.err != nil {
+		return j.err
+	}
+	select {
+	case j.kick <- struct{}{}:
+	default: // a checkpoint is already asked for; it takes everything buffered
+	}
+	for j.synced < my && j.err == nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		j.cond.Wait()
+	}
+	return j.err
+}
+
 // flusher writes buffered entries: at once for a file (group commit: the
 // entries that arrive during one fsync go together in the next), every
-// flushEvery for checkpoint objects.
+// flushEvery for checkpoint objects, or at once when Sync asks.
 func (j *StoreJournal) flusher(ctx context.Context) {
 	defer close(j.done)
 	var tick <-chan time.Time
@@ -126,6 +178,7 @@ func (j *StoreJournal) flusher(ctx context.Context) {
 		if tick != nil {
 			select {
 			case <-tick:
+			case <-j.kick:
 			case <-j.closed:
 			}
 		}
@@ -222,8 +275,10 @@ func ReadJournal(ctx context.Context, store blob.Store, runID string, shard, cou
 	if err != nil && !errors.Is(err, blob.ErrNotFound) {
 		return nil, fmt.Errorf("read journal: %w", err)
 	}
-	// Attempt ids start with their UTC start time: sorting the keys puts the
-	// attempts, and each attempt's checkpoints, in order.
+	// Attempt ids start with their number (report.AttemptID): sorting the
+	// keys puts the attempts in the order they ran, and each attempt's
+	// checkpoints in order. The fold depends on it: a later attempt's
+	// entries must come after an earlier one's.
 	sort.Strings(keys)
 	st := &ResumeState{Records: map[string]*RecordState{}}
 	attempts := map[string]bool{}

@@ -9,8 +9,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"reverify/internal/assure"
+	"reverify/internal/blob"
 	"reverify/internal/pipeline"
 	"reverify/internal/report"
+	"reverify/internal/source"
 )
 
 // A stop drains: intake ends, in-flight processes are polled for the grace
@@ -91,4 +94,193 @@ func TestResumeFindsProcessesTheJournalMissed(t *testing.T) {
 	assert.Equal(t, before.ProcessesCreated, after.ProcessesCreated, "nothing created again")
 	h.checkOutcomes(h.rows("run-kept"))
 	h.checkCounters()
+}
+
+// On an object store (S3) the journal is written as checkpoints every few
+// seconds, and reconciliation recovers what a crash lost from the API. But
+// deleting a dossier deletes the API's copy of the result: before that, the
+// record's final entry must be on storage. Without it, a crash after the
+// deletion lost the paid result and the record was verified (paid) again,
+// or polled into an http_404 error row (found by the e2e crash loop on S3).
+func TestFinalRowIsOnStorageBeforeTheDossierIsDeleted(t *testing.T) {
+	h := newHarness(t, 20, nil)
+	ctx := context.Background()
+	out := checkpointStore{h.out} // not *blob.Local: the journal checkpoints
+	const runID = "run-s3"
+	arch, err := source.Open(ctx, blob.NewOpener(blob.S3Options{}), source.Config{
+		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: assure.ProcessTypeDocumentSelfie,
+	})
+	require.NoError(t, err)
+	gate := pipeline.NewGate(2000, 100)
+	attempt := report.AttemptID(1, time.Now())
+	// An hour between checkpoints: only what the pipeline asks for is written.
+	journal, err := pipeline.OpenJournal(ctx, out, runID, 0, 1, attempt, time.Hour)
+	require.NoError(t, err)
+	w, err := report.NewWriter(out, report.WriterConfig{RunID: runID, ShardCount: 1, Attempt: attempt})
+	require.NoError(t, err)
+	api := &deleteWatcher{Client: h.client(gate), check: func(dossier string) bool {
+		st, err := pipeline.ReadJournal(ctx, out, runID, 0, 1)
+		if err != nil {
+			return false
+		}
+		for _, r := range st.Records {
+			if r.Dossier == dossier && r.Row != nil {
+				return true
+			}
+		}
+		return false
+	}}
+	p, err := pipeline.New(h.options(runID), pipeline.Deps{Archive: arch, API: api, Gate: gate, Rows: w,
+		Results: out, Journal: journal})
+	require.NoError(t, err)
+	_, err = p.Run(ctx)
+	require.NoError(t, err)
+	require.NoError(t, journal.Close())
+	assert.Positive(t, api.deleted.Load(), "dossiers deleted")
+	assert.Zero(t, api.early.Load(), "dossiers deleted while their final row was not yet on storage")
+	h.checkOutcomes(h.rows(runID))
+}
+
+// checkpointStore hides *blob.Local from OpenJournal, which then writes
+// checkpoint objects as on S3.
+type checkpointStore struct{ blob.Store }
+
+// deleteWatcher checks, at each dossier deletion, what the journal holds.
+type deleteWatcher struct {
+	*assure.Client
+	check          func(dossier string) bool
+	deleted, early atomic.Int64
+}
+
+func (d *deleteWatcher) DeleteDossier(ctx context.Context, dossierID string) error {
+	d.deleted.Add(1)
+	if !d.check(dossierID) {
+		d.early.Add(1)
+	}
+	return d.Client.DeleteDossier(ctx, dossierID)
+}
+
+// A process an earlier attempt created (and journaled) but did not start is
+// not reused: its transaction began with the first image upload, and the
+// API fails a verification started too long after that ("Transaction time
+// expired.", 15 emulated minutes, 0.9 s here). Reusing it made a resume
+// that came later than that pay for a `failed` verification (found by the
+// e2e crash loop). A journaled process that did start, its `started` entry
+// lost in the crash, is polled, never started again.
+func TestResumeReplacesAnUnstartedProcessAndPollsAStartedOne(t *testing.T) {
+	h := newHarness(t, 12, nil)
+	ctx := context.Background()
+	const runID = "run-expiry"
+	arch, err := source.Open(ctx, blob.NewOpener(blob.S3Options{}), source.Config{
+		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: assure.ProcessTypeDocumentSelfie,
+	})
+	require.NoError(t, err)
+	recs := acceptedRecords(t, h, arch, 2)
+
+	// The earlier attempt: both records got a dossier and a process with
+	// their images, journaled; the second was started, its `started` entry
+	// lost.
+	client := h.client(pipeline.NewGate(2000, 100))
+	attempt := report.AttemptID(1, time.Now())
+	j, err := pipeline.OpenJournal(ctx, h.out, runID, 0, 1, attempt, 0)
+	require.NoError(t, err)
+	require.NoError(t, j.Append(ctx, pipeline.Entry{V: pipeline.JournalVersion, Type: pipeline.EntryRun, Attempt: attempt,
+		RunStart: time.Now()}, true))
+	for i, r := range recs {
+		dossier, process, pages := submitByHand(t, client, arch, runID, r, i == 1)
+		for _, e := range []pipeline.Entry{
+			{Type: pipeline.EntryDossier, Record: r.ID, Dossier: dossier},
+			{Type: pipeline.EntryProcess, Record: r.ID, Dossier: dossier, Process: process, Pages: pages},
+		} {
+			e.V = pipeline.JournalVersion
+			require.NoError(t, j.Append(ctx, e, true))
+		}
+	}
+	require.NoError(t, j.Close())
+	time.Sleep(1100 * time.Millisecond) // past the transaction expiry (15 emulated minutes)
+
+	_, err = h.attempt(ctx, h.options(runID), attemptHooks{})
+	require.NoError(t, err)
+	h.checkOutcomes(h.rows(runID))
+	c := h.checkCounters()
+	assert.EqualValues(t, h.nonSkipped(), c.VerificationsStarted, "one verification per record")
+	assert.EqualValues(t, h.nonSkipped()+1, c.ProcessesCreated, "the unstarted process was replaced once")
+}
+
+// On S3 the journal is written as checkpoints; an attempt killed before its
+// first one left no journal at all, so the next attempt took the run for a
+// new one, did not reconcile with the API, and started the killed attempt's
+// records again: paid twice (found by the e2e crash loop on S3). The run
+// entry is on storage before any API call now (BeginAttempt), so the next
+// attempt reconciles and polls what the first one started.
+func TestAttemptKilledBeforeItsFirstCheckpointIsReconciled(t *testing.T) {
+	h := newHarness(t, 12, nil)
+	ctx := context.Background()
+	const runID = "run-early-kill"
+	arch, err := source.Open(ctx, blob.NewOpener(blob.S3Options{}), source.Config{
+		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: assure.ProcessTypeDocumentSelfie,
+	})
+	require.NoError(t, err)
+	out := checkpointStore{h.out} // the same folder, written as on S3
+	now := time.Now()
+	j, err := pipeline.BeginAttempt(ctx, out, runID, 0, 1, report.AttemptID(1, now), now, now, time.Hour)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = j.Close() })
+	// The first attempt started two verifications, then was killed before
+	// any checkpoint but the run entry.
+	client := h.client(pipeline.NewGate(2000, 100))
+	for _, r := range acceptedRecords(t, h, arch, 2) {
+		dossier, process, pages := submitByHand(t, client, arch, runID, r, true)
+		require.NoError(t, j.Append(ctx, pipeline.Entry{V: pipeline.JournalVersion, Type: pipeline.EntryStarted,
+			Record: r.ID, Dossier: dossier, Process: process, Pages: pages}, true)) // buffered, never written
+	}
+
+	_, err = h.attempt(ctx, h.options(runID), attemptHooks{})
+	require.NoError(t, err)
+	h.checkOutcomes(h.rows(runID))
+	c := h.checkCounters()
+	assert.EqualValues(t, h.nonSkipped(), c.VerificationsStarted, "nothing started twice")
+	assert.EqualValues(t, h.nonSkipped(), c.ProcessesCreated, "nothing created twice")
+}
+
+// acceptedRecords returns the first n records the API accepts.
+func acceptedRecords(t *testing.T, h *harness, arch *source.Archive, n int) []source.Record {
+	t.Helper()
+	var recs []source.Record
+	require.NoError(t, arch.Records(context.Background(), func(r source.Record) error {
+		if h.expected[r.ID].Outcome == report.OutcomeAccepted && len(recs) < n {
+			recs = append(recs, r)
+		}
+		return nil
+	}))
+	require.Len(t, recs, n)
+	return recs
+}
+
+// submitByHand does what an attempt does for a record up to its start:
+// dossier, process, images and, when start is set, start verification.
+func submitByHand(t *testing.T, client *assure.Client, arch *source.Archive, runID string, r source.Record, start bool) (dossier, process string, pages int) {
+	t.Helper()
+	ctx := context.Background()
+	d, err := client.CreateDossier(ctx, pipeline.ExternalReference(runID, r.ID))
+	require.NoError(t, err)
+	pr, err := client.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{Provider: assure.ProviderPictureID,
+		ProcessType: r.ProcessType, DocumentID: r.DocumentID})
+	require.NoError(t, err)
+	imgs, problems, err := arch.Load(ctx, r)
+	require.NoError(t, err)
+	require.Empty(t, problems)
+	up := assure.Images{Front: &assure.Image{Data: imgs.Front.Bytes, ContentType: imgs.Front.ContentType}}
+	if pr.DocumentPages >= 2 {
+		up.Back = &assure.Image{Data: imgs.Back.Bytes, ContentType: imgs.Back.ContentType}
+	}
+	if r.ProcessType == assure.ProcessTypeDocumentSelfie {
+		up.Selfie = &assure.Image{Data: imgs.Selfie.Bytes, ContentType: imgs.Selfie.ContentType}
+	}
+	require.NoError(t, client.SetImages(ctx, d.DossierID, pr.ProcessID, up))
+	if start {
+		_, err := client.StartVerification(ctx, d.DossierID, pr.ProcessID)
+		require.NoError(t, err)
+	}
+	return d.DossierID, pr.ProcessID, pr.DocumentPages
 }

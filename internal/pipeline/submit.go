@@ -211,21 +211,29 @@ func (p *Pipeline) createProcess(ctx context.Context, t *task) error {
 	}
 	if t.from == stepCreateProcess {
 		// Resumed: an earlier attempt may have created a process it did not
-		// journal; the dossier itself may be gone.
-		err := p.clearProcesses(ctx, t.dossierID)
-		if assure.StatusCodeOf(err) == http.StatusNotFound {
+		// journal, or created one it did not start (deleted here: a fresh
+		// process gets the images and the start in one go), or started one
+		// its journal lost (polled, never started again); the dossier itself
+		// may be gone.
+		started, err := p.clearProcesses(ctx, t.dossierID)
+		switch {
+		case assure.StatusCodeOf(err) == http.StatusNotFound:
 			t.dossierID = ""
 			if err := p.createDossier(ctx, t); err != nil {
 				return err
 			}
-		} else if err != nil {
+		case err != nil:
 			return fmt.Errorf("resume: read dossier: %w", err)
+		case started != "":
+			t.processID, t.started, t.from = started, true, stepPoll
+			t.row.ProcessID = report.NonEmpty(t.processID)
+			return p.journal(ctx, Entry{Type: EntryStarted, Record: t.rec.ID, Dossier: t.dossierID, Process: t.processID})
 		}
 	}
 	err := p.retryStep(ctx, func(ctx context.Context) error {
 		pr, err := p.deps.API.CreateProcess(ctx, t.dossierID, req)
 		if assure.IsOutcomeUnknown(err) {
-			if cerr := p.clearProcesses(ctx, t.dossierID); cerr != nil {
+			if _, cerr := p.clearProcesses(ctx, t.dossierID); cerr != nil {
 				return fmt.Errorf("%w; clearing the dossier: %v", err, cerr)
 			}
 			return err
@@ -243,21 +251,26 @@ func (p *Pipeline) createProcess(ctx context.Context, t *task) error {
 	return p.journal(ctx, Entry{Type: EntryProcess, Record: t.rec.ID, Dossier: t.dossierID, Process: t.processID, Pages: t.pages})
 }
 
-// clearProcesses deletes every process of a dossier that has not started.
-func (p *Pipeline) clearProcesses(ctx context.Context, dossierID string) error {
+// clearProcesses deletes every process of a dossier that has not started,
+// and returns the id of one that has (verification started: it must be
+// polled, never replaced), if any.
+func (p *Pipeline) clearProcesses(ctx context.Context, dossierID string) (started string, err error) {
 	d, err := p.deps.API.GetDossier(ctx, dossierID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	for _, sp := range d.Processes {
 		if sp.Status != assure.StatusPending {
+			if started == "" {
+				started = sp.ProcessID
+			}
 			continue
 		}
 		if err := p.deps.API.DeleteProcess(ctx, dossierID, sp.ProcessID); err != nil && assure.StatusCodeOf(err) != http.StatusNotFound {
-			return err
+			return started, err
 		}
 	}
-	return nil
+	return started, nil
 }
 
 // upload sends the images the process needs and starts the verification.

@@ -244,6 +244,53 @@ func TestJournalFoldsEntries(t *testing.T) {
 	assert.ErrorContains(t, err, "version 9")
 }
 
+// Attempts restarted within one second (a crash loop, a quick retry) are
+// folded in the order they ran. With ids that sorted by start second and a
+// random suffix, the later attempt's final row and deletion could be folded
+// before the earlier attempt's dossier entry, which reset the record: the
+// resumed run polled a process whose dossier was gone and wrote an http_404
+// error row instead of the paid result (found by the e2e crash loop).
+func TestJournalFoldsAttemptsOfOneSecondInRunOrder(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 27, 8, 38, 13, 0, time.UTC)
+	row := &report.Row{RecordID: "r", Outcome: "accepted"}
+	for i := 0; i < 20; i++ { // random suffixes: each order of them
+		store, err := blob.NewLocal(t.TempDir())
+		require.NoError(t, err)
+		attempts := [][]Entry{
+			{
+				{Type: EntryDossier, Record: "r", Dossier: "d"},
+				{Type: EntryProcess, Record: "r", Dossier: "d", Process: "p", Pages: 1},
+				{Type: EntryStarted, Record: "r", Dossier: "d", Process: "p"},
+			},
+			{
+				{Type: EntryFinal, Record: "r", Dossier: "d", Process: "p", Row: row},
+				{Type: EntryDeleted, Record: "r", Dossier: "d"},
+			},
+		}
+		for n, es := range attempts {
+			id := report.AttemptID(n+1, now) // the same second
+			j, err := OpenJournal(ctx, store, "run", 0, 1, id, 0)
+			require.NoError(t, err)
+			require.NoError(t, j.Append(ctx, Entry{V: JournalVersion, Type: EntryRun, Attempt: id, RunStart: now}, true))
+			for _, e := range es {
+				e.V = JournalVersion
+				require.NoError(t, j.Append(ctx, e, true))
+			}
+			require.NoError(t, j.Close())
+		}
+		st, err := ReadJournal(ctx, store, "run", 0, 1)
+		require.NoError(t, err)
+		require.Equal(t, 2, st.Attempts)
+		r := st.Records["r"]
+		require.NotNil(t, r.Row, "the second attempt's final row survives the fold")
+		assert.True(t, r.Deleted)
+	}
+	// Older ids (no attempt number) sort before numbered ones.
+	assert.Less(t, report.NewAttemptID(now.Add(time.Hour)), report.AttemptID(1, now))
+	assert.Less(t, report.AttemptID(9, now), report.AttemptID(10, now))
+}
+
 func TestJournalOnObjectStoreCheckpoints(t *testing.T) {
 	ctx := context.Background()
 	local, err := blob.NewLocal(t.TempDir())

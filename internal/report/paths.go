@@ -170,11 +170,22 @@ func parseSummaryKey(key string) (runID string, shard, count int, ok bool) {
 // NewAttemptID returns a unique id for this process's attempt at a run:
 // the UTC time (to the second) and 8 random hex digits, e.g.
 // `20261127T010203Z-9f86d081`. Ids of later attempts sort after earlier
-// ones (to the second).
+// ones only to the second: attempts that follow each other within a
+// second sort at random. Resumable runs use AttemptID.
 func NewAttemptID(now time.Time) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// AttemptID returns the id of attempt number n (1 for the first) of a run
+// shard: "a", n as at least six digits, then NewAttemptID(now), e.g.
+// `a000003-20261127T010203Z-9f86d081`. The ids of a run shard's attempts
+// sort in the order the attempts ran (attempt n+1 is made after reading
+// the n before it), whatever the clocks say and however fast a crashed
+// attempt is restarted; ids of the older form (no "a" prefix) sort first.
+func AttemptID(n int, now time.Time) string {
+	return fmt.Sprintf("a%06d-%s", max(n, 0), NewAttemptID(now))
 }
 
 // isPartKey reports whether key names a part (by its file name; temporary
