@@ -55,8 +55,15 @@ emulator: build ## serve the emulator on 127.0.0.1:8080 (see docs/emulator.md)
 bench: build ## pipeline benchmark: records/s, calls per record, RSS, CPU (reports, does not assert)
 	cd tests/e2e && REVERIFY_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench BenchmarkPipeline -benchtime 1x -timeout 60m .
 
-soak: build ## long crash-loop soak (reports figures, does not assert on time)
-	cd tests/e2e && REVERIFY_BIN=$(CURDIR)/$(BIN) REVERIFY_SOAK=1 $(GO) test -count=1 -run 'TestCrashLoop' -v -timeout 120m .
+# The figures of RELIABILITY.md: the crash loops (1,000 records, 10 kills, local and S3
+# output) and the long fault storms, each printing its table; the tables also go to
+# $(SOAK_FIGURES). REVERIFY_SOAK_RATE=N changes the crash loops' api.rate (default 200).
+SOAK_FIGURES ?= $(CURDIR)/bin/soak-figures.md
+soak: build s3server ## long crash-loop soak and fault storms (reports figures, does not assert on time)
+	rm -f $(SOAK_FIGURES)
+	cd tests/e2e && REVERIFY_BIN=$(CURDIR)/$(BIN) REVERIFY_SOAK=1 REVERIFY_SOAK_FIGURES=$(SOAK_FIGURES) \
+		$(GO) test -count=1 -run 'TestCrashLoop|TestFaultStorms' -v -timeout 120m .
+	@echo "figures: $(SOAK_FIGURES)"
 
 fuzz: ## run each fuzz target for 30 s
 	for f in FuzzManifestCSV FuzzManifestJSONL FuzzCheckImage; do \

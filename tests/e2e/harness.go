@@ -17,7 +17,9 @@ package e2e
 //
 // Crash tests start the run in the background instead (StartBatch), wait for
 // a log line (Proc.WaitForOutput), send signals (Proc.Signal, Proc.Kill) and
-// rerun the same RunSpec to resume.
+// rerun the same RunSpec to resume. chaos.go adds Proc.KillWhen (SIGKILL once
+// a condition holds), a fault-injecting reverse proxy for S3
+// (StartFaultProxy, S3.Via) and the figure tables the soak prints.
 
 import (
 	"bufio"
@@ -815,11 +817,13 @@ func FetchOutput(t testing.TB, uri string, s3 *S3) string {
 // Row is the part of an output row the tests check.
 type Row struct {
 	RecordID        string
+	Origin          string
 	Outcome         string
 	Reason          string
 	SkipReasons     []string
 	ErrorCode       string
 	ErrorMessage    *string
+	FailReason      *string
 	APICalls        int64
 	Retries         int64
 	Polls           int64
@@ -833,13 +837,14 @@ type Row struct {
 func ReadRows(t testing.TB, dir string) []Row {
 	t.Helper()
 	db := OpenDuckDB(t)
-	q := `SELECT record_id, outcome, reason, skip_reasons, error_code, error_message, api_calls, retries, polls,
+	q := `SELECT record_id, origin, outcome, reason, skip_reasons, error_code, error_message, fail_reason, api_calls, retries, polls,
 		dossier_id, process_id, previous_outcome
-		FROM read_parquet(` + ParquetGlob(dir) + `) ORDER BY record_id`
+		FROM read_parquet(` + ParquetGlob(dir) + `) ORDER BY record_id, origin`
 	var out []Row
 	for _, m := range QueryRows(t, db, q) {
 		r := Row{
 			RecordID:  m["record_id"].(string),
+			Origin:    m["origin"].(string),
 			Outcome:   m["outcome"].(string),
 			Reason:    m["reason"].(string),
 			ErrorCode: m["error_code"].(string),
@@ -853,7 +858,7 @@ func ReadRows(t testing.TB, dir string) []Row {
 			}
 		}
 		for col, dst := range map[string]**string{"dossier_id": &r.DossierID, "process_id": &r.ProcessID,
-			"previous_outcome": &r.PreviousOutcome, "error_message": &r.ErrorMessage} {
+			"previous_outcome": &r.PreviousOutcome, "error_message": &r.ErrorMessage, "fail_reason": &r.FailReason} {
 			if s, ok := m[col].(string); ok {
 				*dst = &s
 			}
@@ -929,6 +934,9 @@ func AssertOutcomes(t testing.TB, rows []Row, exp []specimen.ExpectedLine) {
 			msg := ""
 			if r.ErrorMessage != nil {
 				msg = ": " + *r.ErrorMessage
+			}
+			if r.FailReason != nil {
+				msg += " (fail_reason " + *r.FailReason + ")"
 			}
 			problems = append(problems, fmt.Sprintf("%s (%s): outcome %q reason %q, want %q reason %q%s",
 				e.RecordID, e.Case, r.Outcome, r.Reason, e.Outcome, e.Reason, msg))

@@ -1,0 +1,315 @@
+package e2e
+
+// Bad input: each kind gives a precise message, and the rest of the run is
+// unaffected (its records get exactly their expected rows, nothing is paid
+// for the bad ones).
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"reverify/internal/config"
+	"reverify/internal/report"
+	"reverify/internal/specimen"
+)
+
+const seedBadInput = 71
+
+// appendToManifest writes a copy of the archive's manifest.csv with extra
+// bytes at its end and returns its path and the number of its last line
+// before them.
+func appendToManifest(t *testing.T, arch *Archive, extra []byte) (path string, lastLine int) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(arch.URI, specimen.ManifestName))
+	require.NoError(t, err)
+	if !bytes.HasSuffix(b, []byte("\n")) {
+		b = append(b, '\n')
+	}
+	lastLine = bytes.Count(b, []byte("\n"))
+	path = filepath.Join(t.TempDir(), "manifest.csv")
+	require.NoError(t, os.WriteFile(path, append(b, extra...), 0o644))
+	return path, lastLine
+}
+
+// manifestLine returns a manifest line of rec's images under another record
+// id and document id (the header: record_id, front, back, selfie,
+// document_id, process_type, previous_status, case).
+func manifestLine(t *testing.T, arch *Archive, rec, id string, documentID int) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(arch.URI, specimen.ManifestName))
+	require.NoError(t, err)
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Split(l, ",")
+		if len(f) == 8 && f[0] == rec {
+			f[0], f[4] = id, strconv.Itoa(documentID)
+			return strings.Join(f, ",") + "\n"
+		}
+	}
+	t.Fatalf("no manifest line for %s", rec)
+	return ""
+}
+
+// splitByOrigin separates the rows of the manifest's lines after lastLine
+// (by their origin, "<manifest URI>:<line>") from the others.
+func splitByOrigin(t *testing.T, rows []Row, lastLine int) (extra map[int]Row, rest []Row) {
+	t.Helper()
+	extra = map[int]Row{}
+	re := regexp.MustCompile(`:(\d+)$`)
+	for _, r := range rows {
+		m := re.FindStringSubmatch(r.Origin)
+		require.NotNil(t, m, "origin %q has a line number", r.Origin)
+		n, _ := strconv.Atoi(m[1])
+		if n > lastLine {
+			_, dup := extra[n]
+			require.False(t, dup, "two rows for line %d", n)
+			extra[n] = r
+			continue
+		}
+		rest = append(rest, r)
+	}
+	return extra, rest
+}
+
+func TestBadInput(t *testing.T) {
+	arch := WriteSpecimen(t, SpecimenSpec{Count: 30, Seed: seedBadInput})
+	nonSkipped := arch.NonSkipped()
+	var good string // a record the API accepts
+	for _, e := range arch.Expected {
+		if e.Outcome == report.OutcomeAccepted {
+			good = e.RecordID
+			break
+		}
+	}
+	require.NotEmpty(t, good)
+
+	// Garbage and binary junk after the manifest's records: each such line
+	// is a skipped row (bad_manifest_line) whose message names the line and
+	// what is wrong with it; every other record is processed as usual.
+	t.Run("manifest with garbage and binary junk", func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(seedBadInput, 1))
+		junk := make([]byte, 300)
+		for i := range junk {
+			junk[i] = byte(rng.IntN(256))
+			if junk[i] == '\n' || junk[i] == '\r' {
+				junk[i] = 0
+			}
+		}
+		lines := [][]byte{
+			[]byte("garbage line without commas\n"),
+			[]byte("\x00\x01\x02\xff\xfe,binary,\x00junk,\xc3\x28,,,,\n"),
+			[]byte("\"unterminated,quote,,,,,,\n"),
+			append(junk, '\n'),
+			[]byte(strings.Repeat("x,", 20) + "\n"),
+		}
+		manifest, last := appendToManifest(t, arch, bytes.Join(lines, nil))
+		emu := StartEmulator(t, nil)
+		out := filepath.Join(t.TempDir(), "out")
+		res := RunBatch(t, RunSpec{Emulator: emu, Source: arch.URI, Manifest: manifest, Output: out, RunID: "garbage"})
+		RequireExit(t, res, ExitIncomplete)
+
+		extra, rest := splitByOrigin(t, ReadRows(t, out), last)
+		AssertOutcomes(t, rest, arch.Expected)
+		AssertEmulatorClean(t, emu.Counters(), nonSkipped)
+		require.Len(t, extra, len(lines), "one row per junk line")
+		for i := range lines {
+			n := last + 1 + i
+			r := extra[n]
+			assert.Equal(t, report.OutcomeSkipped, r.Outcome, "line %d", n)
+			assert.Contains(t, r.SkipReasons, "bad_manifest_line", "line %d", n)
+			assert.Zero(t, r.APICalls, "line %d", n)
+			if assert.NotNil(t, r.ErrorMessage, "line %d", n) {
+				// "line 33 has 1 fields…", or the origin "…/manifest.csv:33".
+				assert.Regexp(t, `(line |\.csv:)`+strconv.Itoa(n)+`\b`, *r.ErrorMessage, "the message names the line")
+				t.Logf("line %d: %s", n, *r.ErrorMessage)
+			}
+		}
+	})
+
+	// A 1 GiB "image" (a sparse file) in a local archive: skipped as
+	// too_large without being read, so the binary's peak RSS stays small.
+	t.Run("1 GiB image", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "archive")
+		require.NoError(t, os.CopyFS(dir, os.DirFS(arch.URI)))
+		huge := filepath.Join(dir, "rec-huge")
+		require.NoError(t, os.MkdirAll(huge, 0o755))
+		f, err := os.Create(filepath.Join(huge, "front.jpg"))
+		require.NoError(t, err)
+		require.NoError(t, f.Close())
+		require.NoError(t, os.Truncate(filepath.Join(huge, "front.jpg"), 1<<30))
+		selfie, err := os.ReadFile(filepath.Join(arch.URI, good, "selfie.jpg"))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(huge, "selfie.jpg"), selfie, 0o644))
+
+		emu := StartEmulator(t, nil)
+		out := filepath.Join(t.TempDir(), "out")
+		res := RunBatch(t, RunSpec{Emulator: emu, Source: dir, Output: out, RunID: "huge"})
+		RequireExit(t, res, ExitIncomplete)
+		exp := append(append([]specimen.ExpectedLine(nil), arch.Expected...),
+			specimen.ExpectedLine{RecordID: "rec-huge", Outcome: report.OutcomeSkipped, Reason: "too_large", Case: "1 GiB front"})
+		rows := ReadRows(t, out)
+		AssertOutcomes(t, rows, exp)
+		AssertEmulatorClean(t, emu.Counters(), nonSkipped)
+		for _, r := range rows {
+			if r.RecordID == "rec-huge" && assert.NotNil(t, r.ErrorMessage) {
+				assert.Contains(t, *r.ErrorMessage, "larger than 10 MiB")
+				t.Logf("rec-huge: %s", *r.ErrorMessage)
+			}
+		}
+		t.Logf("peak RSS %d MiB", res.MaxRSSKiB/1024)
+		assert.Less(t, res.MaxRSSKiB, int64(300<<10), "peak RSS below 300 MiB")
+	})
+
+	// Document ids the API's document-types list does not have: skipped
+	// (unknown_document_id) before anything is paid for.
+	t.Run("unknown document ids", func(t *testing.T) {
+		manifest, last := appendToManifest(t, arch, []byte(
+			manifestLine(t, arch, good, "unknown-doc-1", 999999)+manifestLine(t, arch, good, "unknown-doc-2", 4242)))
+		emu := StartEmulator(t, nil)
+		out := filepath.Join(t.TempDir(), "out")
+		res := RunBatch(t, RunSpec{Emulator: emu, Source: arch.URI, Manifest: manifest, Output: out, RunID: "unknown-doc"})
+		RequireExit(t, res, ExitIncomplete)
+		extra, rest := splitByOrigin(t, ReadRows(t, out), last)
+		AssertOutcomes(t, rest, arch.Expected)
+		c := emu.Counters()
+		AssertEmulatorClean(t, c, nonSkipped)
+		assert.EqualValues(t, nonSkipped, c.DossiersCreated, "no dossier for an unknown document id")
+		require.Len(t, extra, 2)
+		for n, doc := range map[int]string{last + 1: "999999", last + 2: "4242"} {
+			r := extra[n]
+			assert.Equal(t, report.OutcomeSkipped, r.Outcome)
+			assert.Equal(t, []string{"unknown_document_id"}, r.SkipReasons)
+			assert.Nil(t, r.DossierID)
+			assert.Zero(t, r.APICalls)
+			if assert.NotNil(t, r.ErrorMessage) {
+				assert.Contains(t, *r.ErrorMessage, "document id "+doc)
+				assert.Contains(t, *r.ErrorMessage, r.RecordID)
+				t.Logf("line %d: %s", n, *r.ErrorMessage)
+			}
+		}
+	})
+
+	// A record id that appears twice: the first line is processed, the
+	// second is a skipped row (duplicate_record) naming the first line; one
+	// verification for the record.
+	t.Run("duplicate record ids", func(t *testing.T) {
+		manifest, last := appendToManifest(t, arch, []byte(manifestLine(t, arch, good, good, 137)))
+		emu := StartEmulator(t, nil)
+		out := filepath.Join(t.TempDir(), "out")
+		res := RunBatch(t, RunSpec{Emulator: emu, Source: arch.URI, Manifest: manifest, Output: out, RunID: "duplicate"})
+		RequireExit(t, res, ExitIncomplete)
+		extra, rest := splitByOrigin(t, ReadRows(t, out), last)
+		AssertOutcomes(t, rest, arch.Expected)
+		AssertEmulatorClean(t, emu.Counters(), nonSkipped)
+		require.Len(t, extra, 1)
+		r := extra[last+1]
+		assert.Equal(t, good, r.RecordID)
+		assert.Equal(t, report.OutcomeSkipped, r.Outcome)
+		assert.Equal(t, []string{"duplicate_record"}, r.SkipReasons)
+		assert.Zero(t, r.APICalls)
+		if assert.NotNil(t, r.ErrorMessage) {
+			assert.Regexp(t, `already appeared on line \d+`, *r.ErrorMessage)
+			t.Logf("line %d: %s", last+1, *r.ErrorMessage)
+		}
+	})
+
+	// An archive without any object is most likely a mistyped prefix: exit
+	// 1 (the README's "the archive unreachable": fatal, fix the cause and
+	// rerun), before any API call, with a message naming the archive. Not
+	// 2: the configuration is valid, only what it points at is empty, which
+	// may change (an archive still being copied), so a retry can succeed.
+	t.Run("empty archive", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "empty-archive")
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		emu := StartEmulator(t, nil)
+		res := RunBatch(t, RunSpec{Emulator: emu, Source: dir, Output: filepath.Join(t.TempDir(), "out"), RunID: "empty"})
+		RequireExit(t, res, ExitFatal)
+		t.Logf("stderr: %s", lastLines(res.Stderr, 1))
+		assert.Contains(t, res.Stderr, "the archive holds no objects (check the prefix)")
+		assert.Contains(t, res.Stderr, dir)
+		assert.Zero(t, TotalRequests(emu.Counters()), "no API call")
+	})
+
+	// Every key of the configuration wrong at once: exit 2 before any work,
+	// one line per key, each starting with the key's name.
+	t.Run("configuration with every field wrong", func(t *testing.T) {
+		wrong := map[string]string{
+			"run.run_id": `"bad id!"`, "run.shard": `"7/3"`, "run.shard_count": "0", "run.limit": "-1",
+			"run.dry_run": `"yes"`, "run.max_duration": "-1s", "run.grace_period": "soon",
+			"source.archive": `"ftp://example/archive"`, "source.manifest": "records.txt",
+			"source.default_document_id": "0", "source.default_process_type": "passport",
+			"source.max_image_bytes": "1.5GiB", "source.min_width": "-1", "source.min_height": "-2",
+			"source.s3.region": "[eu-west-1]", "source.s3.endpoint": `"not a url"`, "source.s3.path_style": "maybe",
+			"source.s3.checksum_when_required": "often", "source.s3.max_attempts": "-1",
+			"output.uri": `"ftp://example/out"`, "output.max_rows_per_part": "0", "output.max_part_age": "0s",
+			"output.download_results": "sometimes", "output.keep_dossiers": "y",
+			"output.s3.region": "{name: x}", "output.s3.endpoint": `"ftp://s3"`, "output.s3.path_style": "2",
+			"output.s3.checksum_when_required": "nope", "output.s3.max_attempts": "-3",
+			"api.base_url": "api.signicat.com", "api.token_url": `"mailto:x"`, "api.client_secret_file": "[a, b]",
+			"api.rate": "0", "api.rate_per_shard": "-1", "api.burst": "0", "api.request_timeout": "0s",
+			"api.retry.max_attempts": "0", "api.retry.base_delay": "0s", "api.retry.max_delay": "-1s",
+			"api.retry.max_retry_after": "0s", "api.retry.max_elapsed": "-2m", "api.token_renew_before": "-1s",
+			"concurrency.uploads": "0", "concurrency.in_flight": "0", "concurrency.poll_workers": "0",
+			"concurrency.finalizers": "-1", "poll.initial_delay": "-1s", "poll.multiplier": "0.5",
+			"poll.max_interval": "0s", "poll.jitter": "1.5", "poll.deadline": "0s",
+			"failure_threshold.min_records": "0", "failure_threshold.max_error_share": "2",
+			"emulator.time_scale": "0", "emulator.scenario": "[x]", "emulator.seed": "lots",
+			"logging.level": "loud", "logging.format": "xml", "logging.progress_interval": "0s",
+		}
+		keys := config.Keys() // every key: a new one needs a wrong value here
+		for _, k := range keys {
+			if _, ok := wrong[k]; !ok {
+				t.Fatalf("configuration key %s has no wrong value in this test: add one", k)
+			}
+		}
+		path := filepath.Join(t.TempDir(), "bad.yaml")
+		require.NoError(t, os.WriteFile(path, []byte(nestedYAML(keys, wrong)), 0o644))
+		emu := StartEmulator(t, nil)
+		res := RunCommand(t, Command{Args: []string{"run", "--config", path}, Env: BaseEnv(t).With(emu.Credentials())})
+		RequireExit(t, res, ExitUsage)
+		assert.Contains(t, res.Stderr, "invalid configuration")
+		lines := strings.Split(res.Stderr, "\n")
+		for _, k := range keys {
+			found := false
+			for _, l := range lines {
+				if strings.HasPrefix(l, k+": ") {
+					found = true
+					break
+				}
+			}
+			assert.True(t, found, "no line starting with %q", k+": ")
+		}
+		t.Logf("%d keys: %d lines of stderr", len(keys), len(lines))
+		assert.Zero(t, TotalRequests(emu.Counters()), "no API call")
+	})
+}
+
+// nestedYAML renders dotted keys (in order, parents contiguous) as block
+// YAML with the given raw values.
+func nestedYAML(keys []string, values map[string]string) string {
+	var b strings.Builder
+	var open []string
+	for _, k := range keys {
+		parts := strings.Split(k, ".")
+		parents := parts[:len(parts)-1]
+		common := 0
+		for common < len(open) && common < len(parents) && open[common] == parents[common] {
+			common++
+		}
+		open = open[:common]
+		for i := common; i < len(parents); i++ {
+			b.WriteString(strings.Repeat("  ", i) + parents[i] + ":\n")
+			open = append(open, parents[i])
+		}
+		b.WriteString(strings.Repeat("  ", len(parents)) + parts[len(parts)-1] + ": " + values[k] + "\n")
+	}
+	return b.String()
+}
