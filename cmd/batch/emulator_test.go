@@ -47,7 +47,7 @@ type emulatorRun struct {
 func startEmulatorCmd(t *testing.T, ctx context.Context, sigs chan os.Signal, args ...string) *emulatorRun {
 	t.Helper()
 	r := &emulatorRun{out: &emuBuffer{}, errOut: &emuBuffer{}, done: make(chan int, 1)}
-	m := &Main{Stdin: strings.NewReader(""), Stdout: r.out, Stderr: r.errOut, Getenv: func(string) string { return "" }, Signals: sigs}
+	m := &Main{Stdin: strings.NewReader(""), Stdout: r.out, Stderr: r.errOut, Signals: sigs}
 	go func() { r.done <- m.Run(ctx, append([]string{"emulator", "--addr", "127.0.0.1:0"}, args...)) }()
 	re := regexp.MustCompile(`listening on (http://\S+)`)
 	require.Eventually(t, func() bool {

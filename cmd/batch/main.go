@@ -30,8 +30,6 @@ type Main struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
-	// Getenv reads an environment variable.
-	Getenv func(string) string
 	// Environ lists the environment (os.Environ form), for commands that
 	// must see every variable (run refuses unknown REVERIFY_* names).
 	Environ func() []string
@@ -94,6 +92,6 @@ func (m *Main) usage(cmds map[string]command) {
 func main() {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Environ: os.Environ, Signals: sigs}
+	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ, Signals: sigs}
 	os.Exit(m.Run(context.Background(), os.Args[1:]))
 }

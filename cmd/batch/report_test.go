@@ -20,8 +20,7 @@ import (
 func runMain(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut,
-		Getenv: func(string) string { return "" }}
+	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut}
 	code := m.Run(context.Background(), args)
 	return code, out.String(), errOut.String()
 }

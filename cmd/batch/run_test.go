@@ -21,7 +21,7 @@ func runBatch(t *testing.T, env []string, args ...string) (int, string, string) 
 	t.Helper()
 	var out, errOut bytes.Buffer
 	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut,
-		Getenv: func(string) string { return "" }, Environ: func() []string { return env }}
+		Environ: func() []string { return env }}
 	code := m.Run(context.Background(), args)
 	return code, out.String(), errOut.String()
 }

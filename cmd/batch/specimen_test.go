@@ -92,7 +92,7 @@ func TestSpecimenCommandInterrupted(t *testing.T) {
 	sigs := make(chan os.Signal, 1)
 	sigs <- os.Interrupt
 	var out, errOut bytes.Buffer
-	m := &Main{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }, Signals: sigs}
+	m := &Main{Stdout: &out, Stderr: &errOut, Signals: sigs}
 	code := m.Run(context.Background(), []string{"specimen", "--out", dir, "--count", "2000"})
 	assert.Equal(t, ExitInterrupted, code, errOut.String())
 	_, err := os.Stat(filepath.Join(dir, "expected.jsonl"))
