@@ -249,14 +249,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger) (in
 	if err != nil {
 		return ExitFatal, err
 	}
-	// The attempt's number in its id makes the journal folder list the
-	// attempts in the order they ran, which is the order they are read back.
-	attempt := report.AttemptID(resume.Attempts+1, started)
-	runStart := started
-	if !resume.RunStart.IsZero() {
-		runStart = resume.RunStart
-	}
-	journal, err := pipeline.BeginAttempt(ctx, out, cfg.Run.RunID, shard, count, attempt, started, runStart, 0)
+	journal, attempt, err := pipeline.BeginAttempt(ctx, out, cfg.Run.RunID, shard, count, resume, started, 0)
 	if err != nil {
 		return ExitFatal, err
 	}
@@ -264,8 +257,13 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger) (in
 		RunID: cfg.Run.RunID, Shard: shard, ShardCount: count, Attempt: attempt,
 		MaxRowsPerPart: cfg.Output.MaxRowsPerPart, MaxPartAge: cfg.Output.MaxPartAge,
 		OnCommit: func(part string, ids []string) {
-			_ = journal.Append(context.WithoutCancel(ctx), pipeline.Entry{V: pipeline.JournalVersion,
-				Type: pipeline.EntryCommitted, Time: time.Now().UTC(), Records: ids, Part: part}, false)
+			// Only a shortcut for the next resume (the parts themselves say
+			// what is committed); a broken journal fails the run at its next
+			// durable entry.
+			err := journal.Append(context.WithoutCancel(ctx), pipeline.Entry{Type: pipeline.EntryCommitted, Records: ids, Part: part}, false)
+			if err != nil {
+				log.Warn("journal: committed part not recorded", "part", part, "error", err)
+			}
 		},
 	})
 	if err != nil {

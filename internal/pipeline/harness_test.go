@@ -136,17 +136,12 @@ func (h *harness) attempt(ctx context.Context, opt pipeline.Options, hooks attem
 		resume, err = pipeline.LoadResume(ctx, h.out, client, opt.RunID, opt.Shard, opt.ShardCount, slog.New(slog.DiscardHandler))
 		require.NoError(h.t, err)
 	}
-	attempt := report.AttemptID(resume.Attempts+1, time.Now())
-	runStart := time.Now()
-	if !resume.RunStart.IsZero() {
-		runStart = resume.RunStart
-	}
-	journal, err := pipeline.BeginAttempt(ctx, h.out, opt.RunID, opt.Shard, opt.ShardCount, attempt, time.Now(), runStart, 0)
+	journal, attempt, err := pipeline.BeginAttempt(ctx, h.out, opt.RunID, opt.Shard, opt.ShardCount, resume, time.Now(), 0)
 	require.NoError(h.t, err)
 	defer func() { require.NoError(h.t, journal.Close()) }()
 	w, err := report.NewWriter(h.out, report.WriterConfig{RunID: opt.RunID, Shard: opt.Shard, ShardCount: opt.ShardCount,
 		Attempt: attempt, OnCommit: func(part string, ids []string) {
-			_ = journal.Append(context.Background(), pipeline.Entry{V: pipeline.JournalVersion, Type: pipeline.EntryCommitted,
+			_ = journal.Append(context.Background(), pipeline.Entry{Type: pipeline.EntryCommitted,
 				Records: ids, Part: part}, false)
 		}})
 	require.NoError(h.t, err)

@@ -96,7 +96,6 @@ func (p *Pipeline) syncJournal(ctx context.Context) error {
 // journal appends an entry for the pipeline. Every entry that precedes a
 // paid or destructive step is durable.
 func (p *Pipeline) journal(ctx context.Context, e Entry) error {
-	e.V = JournalVersion
 	if e.Time.IsZero() {
 		e.Time = p.opt.Now().UTC()
 	}

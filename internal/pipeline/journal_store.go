@@ -85,32 +85,45 @@ func OpenJournal(ctx context.Context, store blob.Store, runID string, shard, cou
 	return j, nil
 }
 
-// BeginAttempt opens the journal of an attempt and writes its run entry
-// (attempt id, this attempt's start, the run's start), which is on storage
-// when it returns, on every store: on S3 a checkpoint is written at once
-// instead of after the first interval. A later attempt must learn that this
-// one ran, and so reconcile with the API, even when this one dies in its
-// first seconds: else the verifications it started are started again.
-func BeginAttempt(ctx context.Context, store blob.Store, runID string, shard, count int, attempt string,
-	started, runStart time.Time, flushEvery time.Duration) (*StoreJournal, error) {
+// BeginAttempt opens the journal of the next attempt of a run shard, given
+// what earlier attempts left (resume), and returns it with the attempt's id.
+// The id starts with the attempt's number, so the journal folder lists the
+// attempts in the order they ran, which is the order ReadJournal folds them.
+// The run entry (attempt id, this attempt's start, the run's first start) is
+// on storage when it returns, on every store: on S3 a checkpoint is written
+// at once instead of after the first interval. A later attempt must learn
+// that this one ran, and so reconcile with the API, even when this one dies
+// in its first seconds: else the verifications it started are started again.
+func BeginAttempt(ctx context.Context, store blob.Store, runID string, shard, count int, resume *ResumeState,
+	started time.Time, flushEvery time.Duration) (*StoreJournal, string, error) {
+	attempt := report.AttemptID(resume.Attempts+1, started)
+	runStart := resume.RunStart
+	if runStart.IsZero() {
+		runStart = started
+	}
 	j, err := OpenJournal(ctx, store, runID, shard, count, attempt, flushEvery)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	err = j.Append(ctx, Entry{V: JournalVersion, Type: EntryRun, Time: started.UTC(), Attempt: attempt,
-		RunStart: runStart.UTC()}, true)
+	err = j.Append(ctx, Entry{Type: EntryRun, Time: started.UTC(), Attempt: attempt, RunStart: runStart.UTC()}, true)
 	if err == nil {
 		err = j.Sync(ctx)
 	}
 	if err != nil {
 		_ = j.Close()
-		return nil, err
+		return nil, "", err
 	}
-	return j, nil
+	return j, attempt, nil
 }
 
 // Append implements Journal.
+// The entry is stamped with the format version this journal writes (and
+// ReadJournal reads), and with the current time when it has none.
 func (j *StoreJournal) Append(ctx context.Context, e Entry, durable bool) error {
+	e.V = JournalVersion
+	if e.Time.IsZero() {
+		e.Time = time.Now().UTC()
+	}
 	line, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("encode entry: %w", err)

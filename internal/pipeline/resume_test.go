@@ -223,7 +223,7 @@ func TestAttemptKilledBeforeItsFirstCheckpointIsReconciled(t *testing.T) {
 	require.NoError(t, err)
 	out := checkpointStore{h.out} // the same folder, written as on S3
 	now := time.Now()
-	j, err := pipeline.BeginAttempt(ctx, out, runID, 0, 1, report.AttemptID(1, now), now, now, time.Hour)
+	j, _, err := pipeline.BeginAttempt(ctx, out, runID, 0, 1, &pipeline.ResumeState{}, now, time.Hour)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = j.Close() })
 	// The first attempt started two verifications, then was killed before

@@ -35,11 +35,14 @@ func (p *Pipeline) submitLoop(ctx context.Context, records <-chan *task, started
 			p.interrupted.Add(1)
 			continue
 		}
-		out, err := p.submit(ctx, t)
-		if err != nil {
+		if err := p.submit(ctx, t); err != nil {
 			return err
 		}
-		if err := sendTask(ctx, out(started, rows), t); err != nil {
+		next := started
+		if t.row.Outcome != "" { // ended early: skipped or error
+			next = rows
+		}
+		if err := sendTask(ctx, next, t); err != nil {
 			return err
 		}
 	}
@@ -54,15 +57,10 @@ func (p *Pipeline) stopped() bool {
 	}
 }
 
-// route picks a task's next stage.
-type route func(started, rows chan<- *task) chan<- *task
-
-func toPoll(started, _ chan<- *task) chan<- *task { return started }
-func toRows(_, rows chan<- *task) chan<- *task    { return rows }
-
 // submit runs one task from its current step up to a started verification.
-// It returns a fatal error only; record-level failures end in the task's row.
-func (p *Pipeline) submit(ctx context.Context, t *task) (route, error) {
+// It returns a fatal error only; a record that ends early (skipped, error)
+// has its outcome set in its row.
+func (p *Pipeline) submit(ctx context.Context, t *task) error {
 	ctx = withStats(ctx, &t.stats)
 	log := p.log.With("record_id", t.rec.ID)
 
@@ -70,11 +68,11 @@ func (p *Pipeline) submit(ctx context.Context, t *task) (route, error) {
 		imgs, problems, err := p.load(ctx, t)
 		if err != nil {
 			if fatal(err) {
-				return nil, err
+				return err
 			}
 			p.fail(t, "source_read", err)
 			log.Warn("images could not be read", "error", err)
-			return toRows, nil
+			return nil
 		}
 		setImageColumns(&t.row, imgs)
 		if pr, ok := p.checkDocument(t); !ok {
@@ -82,7 +80,7 @@ func (p *Pipeline) submit(ctx context.Context, t *task) (route, error) {
 		}
 		if len(problems) > 0 {
 			p.skip(t, problems)
-			return toRows, nil
+			return nil
 		}
 		t.images = imgs
 	}
@@ -95,7 +93,7 @@ func (p *Pipeline) submit(ctx context.Context, t *task) (route, error) {
 		p.inFlight.Add(1)
 		t.hasSlot = true
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 	if t.submitted.IsZero() {
 		t.submitted = p.opt.Now()
@@ -115,15 +113,15 @@ func (p *Pipeline) submit(ctx context.Context, t *task) (route, error) {
 		}
 		if err := s.run(ctx, t); err != nil {
 			if fatal(err) {
-				return nil, err
+				return err
 			}
 			if errors.Is(err, errSkipped) {
-				return toRows, nil
+				return nil
 			}
 			p.fail(t, errorCode(err), err)
 			log.Warn("record failed", "dossier_id", t.dossierID, "process_id", t.processID, "error_code", t.row.ErrorCode)
 			p.deleteDossierQuietly(ctx, t)
-			return toRows, nil
+			return nil
 		}
 	}
 	if t.startedAt.IsZero() {
@@ -133,7 +131,7 @@ func (p *Pipeline) submit(ctx context.Context, t *task) (route, error) {
 		t.deadline = t.startedAt.Add(p.opt.Poll.Deadline)
 	}
 	log.Debug("verification started", "dossier_id", t.dossierID, "process_id", t.processID)
-	return toPoll, nil
+	return nil
 }
 
 // errSkipped ends a task whose row was set to skipped during submission.
