@@ -68,7 +68,7 @@ func (m *Main) cleanupCmd(ctx context.Context, args []string) int {
 		fmt.Fprintf(m.Stderr, "batch cleanup: %v\n", err)
 		return ExitUsage
 	}
-	client, err := assure.New(cfg.AssureConfig())
+	client, err := assure.New(assureConfig(cfg))
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "batch cleanup: %v\n", err)
 		return ExitUsage

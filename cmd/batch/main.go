@@ -1,6 +1,6 @@
 // Command batch is reverify's command line: it re-verifies archived identity
 // document images through Signicat's Assure API and writes the outcomes as
-// Parquet. Subcommands: run, plan, emulator, specimen, report.
+// Parquet. Subcommands: run, cleanup, emulator, specimen, report.
 package main
 
 import (

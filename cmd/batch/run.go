@@ -14,11 +14,10 @@ import (
 
 	"reverify/configs"
 	"reverify/internal/assure"
-	"reverify/internal/blob"
 	"reverify/internal/config"
+	"reverify/internal/fault"
 	"reverify/internal/pipeline"
 	"reverify/internal/report"
-	"reverify/internal/source"
 )
 
 const runUsage = `usage: batch run [--config FILE] [flags]
@@ -189,133 +188,48 @@ func (m *Main) logger(c config.LoggingConfig) (*slog.Logger, error) {
 func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	shard, count := cfg.Shard()
-	base := log // the pipeline adds run_id and shard itself
-	log = log.With("run_id", cfg.Run.RunID, "shard", shard)
-	started := time.Now()
-
-	// The API: the real one, or the emulator in-process.
-	apiCfg := cfg.AssureConfig()
-	if cfg.Run.DryRun {
-		emuLog := slog.New(slog.DiscardHandler) // its request log only in debug
-		if log.Enabled(ctx, slog.LevelDebug) {
-			emuLog = log.With("component", "emulator")
-		}
-		emu, err := startEmulator(ctx, cfg.Emulator, emuLog)
-		if err != nil {
-			return ExitFatal, fmt.Errorf("start the emulator: %w", err)
-		}
-		defer emu.Close()
-		apiCfg.BaseURL, apiCfg.TokenURL = emu.BaseURL, emu.TokenURL
-		apiCfg.ClientID, apiCfg.ClientSecret = emu.ClientID, emu.ClientSecret
-		log.Info("dry run: using the bundled emulator", "base_url", emu.BaseURL, "time_scale", cfg.Emulator.TimeScale)
-	}
-	gate := pipeline.NewGate(cfg.EffectiveRate(), cfg.API.Burst)
-	apiCfg.Observer = gate
-	client, err := assure.New(apiCfg)
+	shard, _ := cfg.Shard()
+	runLog := log.With("run_id", cfg.Run.RunID, "shard", shard)
+	prog := newProgress(m.Stderr, isTerminal(m.Stderr), cfg.Logging.ProgressInterval, runLog)
+	a, err := wire(ctx, cfg, log, prog.update)
 	if err != nil {
-		return ExitUsage, err
+		return exitFor(err), err
 	}
-
-	// The archive and the output.
-	archive, err := source.Open(ctx, blob.NewOpener(cfg.SourceS3()), source.Config{
-		Archive:            cfg.Source.Archive,
-		Manifest:           cfg.Source.Manifest,
-		DefaultDocumentID:  cfg.Source.DefaultDocumentID,
-		DefaultProcessType: cfg.Source.DefaultProcessType,
-		Limits: source.Limits{MaxImageBytes: int64(cfg.Source.MaxImageBytes),
-			MinWidth: cfg.Source.MinWidth, MinHeight: cfg.Source.MinHeight},
-	})
-	if err != nil {
-		if errors.Is(err, source.ErrConfig) {
-			return ExitUsage, err
-		}
-		return ExitFatal, err
-	}
-	out, err := blob.NewOpener(cfg.OutputS3()).Open(ctx, cfg.Output.URI)
-	if err != nil {
-		return ExitUsage, fmt.Errorf("output: %w", err)
-	}
-	if local, ok := out.(*blob.Local); ok {
-		// A folder that cannot be created (below a regular file, no
-		// permission) fails here, before any API call, naming the output.
-		if err := os.MkdirAll(local.Root(), 0o755); err != nil {
-			return ExitFatal, fmt.Errorf("output %s: cannot create the folder: %w", out.URI(), err)
-		}
-	}
-
-	// What earlier attempts of this run left, and this attempt's journal.
-	resume, err := pipeline.LoadResume(ctx, out, client, cfg.Run.RunID, shard, count, log)
-	if err != nil {
-		return ExitFatal, err
-	}
-	journal, attempt, err := pipeline.BeginAttempt(ctx, out, cfg.Run.RunID, shard, count, resume, started, 0)
-	if err != nil {
-		return ExitFatal, err
-	}
-	writer, err := report.NewWriter(out, report.WriterConfig{
-		RunID: cfg.Run.RunID, Shard: shard, ShardCount: count, Attempt: attempt,
-		MaxRowsPerPart: cfg.Output.MaxRowsPerPart, MaxPartAge: cfg.Output.MaxPartAge,
-		OnCommit: func(part string, ids []string) {
-			// Only a shortcut for the next resume (the parts themselves say
-			// what is committed); a broken journal fails the run at its next
-			// durable entry.
-			err := journal.Append(context.WithoutCancel(ctx), pipeline.Entry{Type: pipeline.EntryCommitted, Records: ids, Part: part}, false)
-			if err != nil {
-				log.Warn("journal: committed part not recorded", "part", part, "error", err)
-			}
-		},
-	})
-	if err != nil {
-		journal.Close()
-		return ExitUsage, err
-	}
-
-	poll := cfg.EffectivePoll()
-	prog := newProgress(m.Stderr, isTerminal(m.Stderr), cfg.Logging.ProgressInterval, log)
-	p, err := pipeline.New(pipeline.Options{
-		RunID: cfg.Run.RunID, Shard: shard, ShardCount: count, Limit: cfg.Run.Limit, DryRun: cfg.Run.DryRun,
-		Uploads: cfg.Concurrency.Uploads, InFlight: cfg.Concurrency.InFlight,
-		PollWorkers: cfg.Concurrency.PollWorkers, Finalizers: cfg.Concurrency.Finalizers,
-		Poll: pipeline.PollConfig{InitialDelay: poll.InitialDelay, Multiplier: poll.Multiplier,
-			MaxInterval: poll.MaxInterval, Jitter: poll.Jitter, Deadline: poll.Deadline},
-		Step:            stepPolicy(cfg),
-		DownloadResults: cfg.Output.DownloadResults, KeepDossiers: cfg.Output.KeepDossiers,
-		Threshold:   pipeline.Threshold{MinRecords: cfg.FailureThreshold.MinRecords, MaxErrorShare: cfg.FailureThreshold.MaxErrorShare},
-		GracePeriod: cfg.Run.GracePeriod,
-		Logger:      base,
-	}, pipeline.Deps{Archive: archive, API: client, Gate: gate, Rows: writer, Results: out,
-		Journal: journal, Resume: resume, Progress: prog.update})
-	if err != nil {
-		journal.Close()
-		return ExitFatal, err
-	}
+	defer a.close()
 
 	// Signals: the first stops intake and drains; the second ends at once.
-	stopWatch := m.watchStops(ctx, cancel, p, cfg.Run.MaxDuration, cfg.Run.GracePeriod, log)
+	stopWatch := m.watchStops(ctx, cancel, a.pipeline, cfg.Run.MaxDuration, cfg.Run.GracePeriod, runLog)
 	defer stopWatch()
-
-	log.Info("run starting", "archive", cfg.Source.Archive, "output", out.URI(), "rate", cfg.EffectiveRate(),
-		"dry_run", cfg.Run.DryRun, "resumed_attempts", resume.Attempts)
-	res, runErr := p.Run(ctx)
+	runLog.Info("run starting", "archive", cfg.Source.Archive, "output", a.out.URI(), "rate", cfg.EffectiveRate(),
+		"dry_run", cfg.Run.DryRun, "resumed_attempts", a.resume.Attempts)
+	res, runErr := a.pipeline.Run(ctx)
 	prog.finish()
-	if err := journal.Close(); err != nil && runErr == nil {
+	if err := a.close(); err != nil && runErr == nil {
 		runErr = err
 	}
 
 	code := exitCode(res, runErr)
-	// The summary counts the rows this attempt committed.
-	sum := report.Summary{RunID: cfg.Run.RunID, Shard: shard, ShardCount: count, Totals: writer.Totals()}
-	sum.RunStats = report.RunStats{Attempt: attempt, ExitCode: &code, Interrupted: res.Stopped || code == ExitInterrupted,
+	m.summarize(ctx, a, res, code, runLog)
+	runLog.Info("run finished", "exit_code", code, "records", res.Totals.Records, "listed", res.Listed,
+		"api_calls", res.Calls.Calls, "retries", res.Calls.Retries, "duration", res.Finished.Sub(res.Started).Round(time.Millisecond).String())
+	return code, describe(runErr)
+}
+
+// summarize writes the attempt's _summary.json (the rows it committed) and
+// prints the summary.
+func (m *Main) summarize(ctx context.Context, a *attempt, res pipeline.Result, code int, log *slog.Logger) {
+	cfg := a.cfg
+	sum := report.Summary{RunID: cfg.Run.RunID, Shard: a.shard, ShardCount: a.count, Totals: a.writer.Totals()}
+	sum.RunStats = report.RunStats{Attempt: a.id, ExitCode: &code, Interrupted: res.Stopped || code == ExitInterrupted,
 		Listed: &res.Listed, Extra: map[string]any{
 			"resumed_records": res.Resumed, "interrupted_records": res.Interrupted,
 			"api_calls_total": res.Calls.Calls, "api_retries_total": res.Calls.Retries, "rate_limit_pauses": res.Calls.Pauses,
 			"effective_rate": cfg.EffectiveRate(),
 		}}
 	sum.RunStats.SetTimes(res.Started, res.Finished, res.Totals.Records)
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer scancel()
-	if err := report.WriteSummary(sctx, out, sum); err != nil {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := report.WriteSummary(sctx, a.out, sum); err != nil {
 		log.Error("summary not written", "error", err)
 	}
 	_ = report.RenderTable(m.Stderr, sum)
@@ -323,19 +237,6 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger) (in
 		fmt.Fprintf(m.Stderr, "interrupted: %d records left for the next attempt; rerun with --run-id %s to resume\n",
 			res.Interrupted, cfg.Run.RunID)
 	}
-	log.Info("run finished", "exit_code", code, "records", res.Totals.Records, "listed", res.Listed,
-		"api_calls", res.Calls.Calls, "retries", res.Calls.Retries, "duration", res.Finished.Sub(res.Started).Round(time.Millisecond).String())
-	return code, describe(runErr)
-}
-
-// stepPolicy is how often the pipeline repeats a submit step (create
-// dossier, create process, start verification) whose call failed in a
-// retryable way after the client's own retries, or whose outcome is unknown
-// and was read back: api.retry.max_attempts attempts, like any call (1
-// disables retries), with longer waits than the client's.
-func stepPolicy(cfg config.Config) pipeline.StepPolicy {
-	r := cfg.API.Retry
-	return pipeline.StepPolicy{Attempts: r.MaxAttempts, BaseDelay: r.BaseDelay * 4, MaxDelay: r.MaxDelay * 3}
 }
 
 // exitCode maps a run's result onto the documented exit codes.
@@ -360,7 +261,8 @@ func describe(err error) error {
 	if err == nil {
 		return nil
 	}
-	if assure.ClassOf(err) == assure.Fatal && !errors.Is(err, pipeline.ErrThreshold) {
+	var ae *assure.APIError
+	if errors.As(err, &ae) && fault.Of(err) == fault.Abort && !errors.Is(err, pipeline.ErrThreshold) {
 		return fmt.Errorf("%w\nThe Assure API refused the credentials: check SIGNICAT_CLIENT_ID/SIGNICAT_CLIENT_SECRET, the token URL and the API client's Assure permission", err)
 	}
 	return err

@@ -63,15 +63,12 @@ func (m *Main) specimenCmd(ctx context.Context, args []string) int {
 
 	ctx, stop := m.specimenSignalContext(ctx)
 	defer stop()
-	opener := blob.NewOpener(blob.S3Options{Endpoint: *s3Endpoint, Region: *s3Region, PathStyle: *s3PathStyle})
+	// A sample archive can be written again: no fsync per file.
+	opener := blob.NewOpener(blob.S3Options{Endpoint: *s3Endpoint, Region: *s3Region, PathStyle: *s3PathStyle}).WithoutSync()
 	store, err := opener.Open(ctx, *out)
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "batch specimen: open --out %s: %v\n", *out, err)
 		return ExitFatal
-	}
-	if local, ok := store.(*blob.Local); ok {
-		// A sample archive can be written again: no fsync per file.
-		store = local.NoSync()
 	}
 	sum, err := specimen.Generate(ctx, store, specimen.Options{
 		Count: *count, Seed: *seed, Mix: mix, Concurrency: *concurrency, Force: *force,

@@ -10,18 +10,23 @@ import (
 	"time"
 )
 
-// CreateDossier creates a dossier (POST /dossiers). It is never repeated
-// once the request may have reached the API: an *OutcomeUnknownError tells
-// the caller to look for the dossier by its externalReference first.
-func (c *Client) CreateDossier(ctx context.Context, externalReference string) (*Dossier, error) {
+// CreateDossier creates a dossier (POST /dossiers). Once the request may
+// have reached the API it is sent again only when find (may be nil) shows
+// the dossier was not made — typically by looking it up by its
+// externalReference; else an *OutcomeUnknownError ends the call.
+func (c *Client) CreateDossier(ctx context.Context, externalReference string, find ReadBack[Dossier]) (*Dossier, error) {
 	body, err := jsonBody(CreateDossierRequest{ExternalReference: externalReference})
 	if err != nil {
 		return nil, fmt.Errorf("createDossier: %w", err)
 	}
+	var found *Dossier
 	d, _, err := callJSON[Dossier](ctx, c, request{ep: EndpointCreateDossier, method: http.MethodPost,
-		path: "/dossiers", body: body, accept: []int{http.StatusCreated, http.StatusOK}})
+		path: "/dossiers", body: body, accept: []int{http.StatusCreated, http.StatusOK}, readBack: readBackInto(find, &found)})
 	if err != nil {
 		return nil, err
+	}
+	if found != nil {
+		return found, nil
 	}
 	if d == nil || d.DossierID == "" {
 		return nil, &OutcomeUnknownError{Endpoint: EndpointCreateDossier,
@@ -70,9 +75,11 @@ func (c *Client) DeleteDossier(ctx context.Context, dossierID string) error {
 
 // CreateProcess creates a verification process in a dossier
 // (POST /dossiers/{dossierId}/processes). For PictureID the answer's
-// DocumentPages says whether a back image is needed. Never repeated once
-// the request may have reached the API (see OutcomeUnknownError).
-func (c *Client) CreateProcess(ctx context.Context, dossierID string, req CreateProcessRequest) (*ProcessResponse, error) {
+// DocumentPages says whether a back image is needed. Once the request may
+// have reached the API it is sent again only when clear (may be nil) shows
+// that it was not applied, or undid it (see ReadBack); else an
+// *OutcomeUnknownError ends the call.
+func (c *Client) CreateProcess(ctx context.Context, dossierID string, req CreateProcessRequest, clear ReadBack[ProcessResponse]) (*ProcessResponse, error) {
 	p, err := pathEscape("dossiers", dossierID, "processes")
 	if err != nil {
 		return nil, fmt.Errorf("createProcess: %w", err)
@@ -84,10 +91,14 @@ func (c *Client) CreateProcess(ctx context.Context, dossierID string, req Create
 	if err != nil {
 		return nil, fmt.Errorf("createProcess: %w", err)
 	}
+	var found *ProcessResponse
 	pr, _, err := callJSON[ProcessResponse](ctx, c, request{ep: EndpointCreateProcess, method: http.MethodPost,
-		path: p, body: body, accept: []int{http.StatusCreated, http.StatusOK}})
+		path: p, body: body, accept: []int{http.StatusCreated, http.StatusOK}, readBack: readBackInto(clear, &found)})
 	if err != nil {
 		return nil, err
+	}
+	if found != nil {
+		return found, nil
 	}
 	if pr == nil || pr.ProcessID == "" {
 		return nil, &OutcomeUnknownError{Endpoint: EndpointCreateProcess, Err: fmt.Errorf("answer without processId")}
@@ -113,19 +124,25 @@ func (c *Client) SetImages(ctx context.Context, dossierID, processID string, img
 }
 
 // StartVerification starts the verification of a process (a bare POST on
-// the process). Never repeated once the request may have reached the API:
-// on an *OutcomeUnknownError read the process back — a status other than
-// pending means it started.
-func (c *Client) StartVerification(ctx context.Context, dossierID, processID string) (*VerifyResponse, error) {
+// the process). Once the request may have reached the API it is sent again
+// only when confirm (may be nil) shows it did not start — typically by
+// reading the process: any status but pending means it started; else an
+// *OutcomeUnknownError ends the call.
+func (c *Client) StartVerification(ctx context.Context, dossierID, processID string, confirm ReadBack[VerifyResponse]) (*VerifyResponse, error) {
 	p, err := pathEscape("dossiers", dossierID, "processes", processID)
 	if err != nil {
 		return nil, fmt.Errorf("startVerification: %w", err)
 	}
 	body, _ := jsonBody(struct{}{})
+	var found *VerifyResponse
 	v, _, err := callJSON[VerifyResponse](ctx, c, request{ep: EndpointStartVerification, method: http.MethodPost,
-		path: p, body: body, accept: []int{http.StatusOK, http.StatusCreated, http.StatusAccepted, http.StatusNoContent}})
+		path: p, body: body, accept: []int{http.StatusOK, http.StatusCreated, http.StatusAccepted, http.StatusNoContent},
+		readBack: readBackInto(confirm, &found)})
 	if err != nil {
 		return nil, err
+	}
+	if found != nil {
+		return found, nil
 	}
 	if v == nil { // 204: started, no body
 		v = &VerifyResponse{ProcessID: processID, Status: StatusProcessing}
@@ -148,6 +165,17 @@ func (c *Client) GetProcess(ctx context.Context, dossierID, processID string) (*
 	}
 	pr.Raw = json.RawMessage(resp.body)
 	return pr, nil
+}
+
+// DecodeProcess decodes a GET process answer kept verbatim (Process.Raw),
+// as GetProcess does.
+func DecodeProcess(raw []byte) (*Process, error) {
+	var p Process
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, fmt.Errorf("decode process: %w", err)
+	}
+	p.Raw = append(json.RawMessage(nil), raw...)
+	return &p, nil
 }
 
 // GetImage downloads one stored image of a process

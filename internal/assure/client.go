@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -15,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"reverify/internal/fault"
 )
 
 // Defaults of the real API.
@@ -38,80 +39,29 @@ type Config struct {
 	// HTTPClient sends the requests; nil gives a client tuned for many
 	// concurrent requests to one host.
 	HTTPClient *http.Client
-	// RequestTimeout bounds one HTTP attempt (default 2 minutes).
+	// Rate is the requests per second that every call of the client shares,
+	// token requests and retries included (0: no limit); Burst is the
+	// bucket's size (default 1).
+	Rate  float64
+	Burst int
+	// RequestTimeout bounds one HTTP attempt (default 2 minutes; never more
+	// than what is left of the call's Retry.MaxElapsed).
 	RequestTimeout time.Duration
 	// TokenRenewBefore renews a cached token this long before it expires
 	// (default 60 s, or a fifth of a shorter lifetime).
 	TokenRenewBefore time.Duration
-	// Retry governs the client's own retries of idempotent calls.
+	// Retry bounds every call: attempts, backoff, pauses, elapsed time.
 	Retry RetryPolicy
-	// Observer, when set, is told about every HTTP attempt and may delay
-	// attempts (rate limiting).
+	// Observer, when set, is told about every HTTP attempt.
 	Observer Observer
 }
 
-// RetryPolicy bounds the client's own retries. The client retries only calls
-// whose repetition is harmless: idempotent endpoints, and any call whose
-// request certainly did not reach the server (connection refused, 429, 401
-// before a token refresh).
-type RetryPolicy struct {
-	// MaxAttempts per call, first attempt included (default 4; 1 disables
-	// retries). 429 answers do not use it up: they are retried until
-	// MaxElapsed.
-	MaxAttempts int
-	// BaseDelay of the exponential backoff (default 250 ms).
-	BaseDelay time.Duration
-	// MaxDelay caps one backoff delay (default 10 s).
-	MaxDelay time.Duration
-	// MaxRetryAfter caps how long a server's Retry-After is honoured inside one
-	// call (default 30 s); a longer Retry-After ends the call with the error so
-	// the caller can pause everyone.
-	MaxRetryAfter time.Duration
-	// MaxElapsed bounds the whole call including waits (default 2 minutes).
-	MaxElapsed time.Duration
-}
-
-func (p RetryPolicy) withDefaults() RetryPolicy {
-	if p.MaxAttempts <= 0 {
-		p.MaxAttempts = 4
-	}
-	if p.BaseDelay <= 0 {
-		p.BaseDelay = 250 * time.Millisecond
-	}
-	if p.MaxDelay <= 0 {
-		p.MaxDelay = 10 * time.Second
-	}
-	if p.MaxRetryAfter <= 0 {
-		p.MaxRetryAfter = 30 * time.Second
-	}
-	if p.MaxElapsed <= 0 {
-		p.MaxElapsed = 2 * time.Minute
-	}
-	return p
-}
-
-// Backoff returns the full-jitter delay before retry number n (1 = first
-// retry): uniform in [0, min(MaxDelay, BaseDelay·2^(n-1))].
-func (p RetryPolicy) Backoff(n int) time.Duration {
-	p = p.withDefaults()
-	d := p.BaseDelay
-	for i := 1; i < n && d < p.MaxDelay; i++ {
-		d *= 2
-	}
-	if d > p.MaxDelay {
-		d = p.MaxDelay
-	}
-	return time.Duration(rand.Int64N(int64(d) + 1))
-}
-
 // Observer sees every HTTP attempt the client makes, token requests and
-// retries included. Implementations must be safe for concurrent use.
+// retries included. Implementations must be safe for concurrent use and must
+// not block.
 type Observer interface {
-	// Wait is called before each attempt and may block (a rate limiter). An
-	// error ends the call with that error.
-	Wait(ctx context.Context, ep Endpoint) error
-	// Done is called after each attempt, with the call's context.
-	Done(ctx context.Context, a Attempt)
+	// Observe is called after each attempt, with the call's context.
+	Observe(ctx context.Context, a Attempt)
 }
 
 // Attempt describes one HTTP attempt. It never carries tokens, secrets,
@@ -128,14 +78,21 @@ type Attempt struct {
 	Err error
 	// RetryAfter is the server's Retry-After, when it sent one.
 	RetryAfter time.Duration
+	// Paused is set when this answer paused every call of the client (a 429
+	// with Retry-After that extended the pause).
+	Paused bool
 }
 
-// Client calls the Assure API. It is safe for concurrent use.
+// Client calls the Assure API. It is safe for concurrent use. It owns the
+// whole call policy: the shared rate bucket, Retry-After pauses, retries with
+// backoff and jitter, the elapsed budget of every call, and the
+// classification of errors (fault.Of).
 type Client struct {
 	base     string
 	http     *http.Client
 	tokens   *tokenCache
 	retry    RetryPolicy
+	limit    *limiter
 	obs      Observer
 	reqLimit time.Duration
 }
@@ -160,6 +117,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.ClientID == "" || cfg.ClientSecret == "" {
 		return nil, &ConfigError{Msg: "client id and client secret are required (SIGNICAT_CLIENT_ID, SIGNICAT_CLIENT_SECRET)"}
 	}
+	if cfg.Rate < 0 {
+		return nil, &ConfigError{Msg: fmt.Sprintf("rate %g is negative", cfg.Rate)}
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = NewHTTPClient()
 	}
@@ -172,13 +132,17 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		base:     strings.TrimRight(cfg.BaseURL, "/"),
 		http:     cfg.HTTPClient,
-		retry:    cfg.Retry.withDefaults(),
+		retry:    cfg.Retry.WithDefaults(),
+		limit:    newLimiter(cfg.Rate, cfg.Burst),
 		obs:      cfg.Observer,
 		reqLimit: cfg.RequestTimeout,
 	}
 	c.tokens = newTokenCache(cfg, c)
 	return c, nil
 }
+
+// Policy returns the retry policy in force (defaults filled in).
+func (c *Client) Policy() RetryPolicy { return c.retry }
 
 // NewHTTPClient returns an http.Client tuned for many concurrent requests to
 // one host: a large idle pool, bounded dial/TLS/header timeouts.
@@ -199,8 +163,7 @@ func NewHTTPClient() *http.Client {
 
 type nopObserver struct{}
 
-func (nopObserver) Wait(context.Context, Endpoint) error { return nil }
-func (nopObserver) Done(context.Context, Attempt)        {}
+func (nopObserver) Observe(context.Context, Attempt) {}
 
 // request describes one API call.
 type request struct {
@@ -223,6 +186,10 @@ type request struct {
 	// goneIsDone (deletes): a 404 on a repeat after an attempt that may have
 	// been applied means that attempt deleted the resource: success.
 	goneIsDone bool
+	// readBack, for a call that is not idempotent, settles an attempt whose
+	// outcome is unknown (see ReadBack). nil: such an attempt ends the call
+	// with an OutcomeUnknownError.
+	readBack func(ctx context.Context) (applied bool, err error)
 }
 
 // response is a successful answer.
@@ -240,14 +207,56 @@ func jsonBody(v any) (func() (io.Reader, int64), error) {
 	return func() (io.Reader, int64) { return bytes.NewReader(b), int64(len(b)) }, nil
 }
 
-// do runs a call with the client's retry rules, token handling and observer.
+// ReadBack settles an attempt of a call that is not idempotent (create
+// dossier, create process, start verification) whose outcome is unknown: it
+// reads the API's state and returns the call's result when the attempt was
+// applied, or nil when it was not, so that the client may send the call
+// again. It runs within the call's budget; an error from it ends the call
+// with an OutcomeUnknownError. Reading back is the caller's: only the caller
+// knows how to recognise what its call would have made.
+type ReadBack[T any] func(ctx context.Context) (*T, error)
+
+// readBackInto adapts a ReadBack to the request's form, keeping its result.
+func readBackInto[T any](rb ReadBack[T], found **T) func(context.Context) (bool, error) {
+	if rb == nil {
+		return nil
+	}
+	return func(ctx context.Context) (bool, error) {
+		v, err := rb(ctx)
+		*found = v
+		return v != nil, err
+	}
+}
+
+// errReadBackApplied is do's answer when a read-back found the call applied:
+// the result is the read-back's, not an HTTP answer.
+var errReadBackApplied = errors.New("applied, as read back")
+
+// do runs one call under the client's policy (see RetryPolicy): every
+// attempt waits for the shared bucket, then a token, then is sent; failures
+// are classified, and retried with backoff, within the call's budget. The
+// budget bounds the waits and when an attempt may start, not an attempt
+// under way: an attempt that is out ends by RequestTimeout, so that a
+// request the API may be acting on is not cut short by the budget.
 func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	start := time.Now()
+	deadline := start.Add(c.retry.MaxElapsed)
+	wctx, cancel := context.WithDeadline(ctx, deadline) // the waits
+	defer cancel()
 	refreshed := false
 	mayHaveApplied := false // an earlier attempt of this call may have been applied
+	var last error          // the last failed attempt's error
 	for n := 1; ; n++ {
-		tok, err := c.tokens.get(ctx)
+		if err := c.limit.wait(wctx); err != nil {
+			return nil, c.ended(ctx, r.ep, n-1, start, last, err)
+		}
+		tok, err := c.tokens.get(ctx, deadline)
 		if err != nil {
+			// The token fetch is a call of its own, retried under the same
+			// policy: its failure ends this call.
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("%s: %w", r.ep, ctx.Err())
+			}
 			return nil, err
 		}
 		resp, sent, err := c.attempt(ctx, r, tok, n)
@@ -273,48 +282,94 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 			}
 			ae.AfterTokenRefresh = true
 		}
-		if ClassOf(err) != Retryable {
+		if fault.Of(err) != fault.Retry {
 			return nil, err
 		}
 		// Repeating is harmless for idempotent endpoints, and for any
-		// request the server certainly did not act on.
+		// request the server certainly did not act on; any other is read
+		// back first.
 		throttled := isAPI && ae.StatusCode == http.StatusTooManyRequests
 		if !r.ep.Idempotent() && sent && !throttled {
-			return nil, &OutcomeUnknownError{Endpoint: r.ep, Err: err}
+			if r.readBack == nil {
+				return nil, &OutcomeUnknownError{Endpoint: r.ep, Err: err}
+			}
+			applied, rerr := r.readBack(wctx)
+			switch {
+			case rerr != nil:
+				return nil, &OutcomeUnknownError{Endpoint: r.ep, Err: fmt.Errorf("%w; reading the state back: %v", err, rerr)}
+			case applied:
+				return nil, errReadBackApplied
+			}
+			// Not applied: send it again, within the same budget.
 		}
 		if sent && !throttled {
 			mayHaveApplied = true
 		}
-		wait := c.retry.Backoff(n)
-		if ra, ok := RetryAfterOf(err); ok {
-			if ra > c.retry.MaxRetryAfter {
-				return nil, err // let the caller pause everyone
-			}
-			wait = ra
-		}
-		// A 429 says "later", not "broken": it is retried for as long as the
-		// call may take, not only MaxAttempts times, so that a throttling
-		// storm slows the run down instead of failing its records.
-		if (n >= c.retry.MaxAttempts && !throttled) || time.Since(start)+wait > c.retry.MaxElapsed {
-			return nil, fmt.Errorf("%s: giving up after %d attempts: %w", r.ep, n, err)
-		}
-		if err := sleep(ctx, wait); err != nil {
-			return nil, fmt.Errorf("%s: %w", r.ep, err)
+		last = err
+		if err := c.backoff(ctx, wctx, r.ep, n, start, err); err != nil {
+			return nil, err
 		}
 	}
+}
+
+// backoff waits before the next attempt of a call whose attempt n failed
+// with the retryable err, or returns the error that ends the call: its
+// attempts are used up (429s do not count), or the wait would outlast its
+// budget. A Retry-After has already paused the shared bucket (attempt); the
+// next attempt waits for it there.
+func (c *Client) backoff(ctx, wctx context.Context, ep Endpoint, n int, start time.Time, err error) error {
+	throttled := StatusCodeOf(err) == http.StatusTooManyRequests
+	if !throttled && n >= c.retry.MaxAttempts {
+		return c.ended(ctx, ep, n, start, err, nil)
+	}
+	wait := c.retry.Backoff(n)
+	if ra, ok := RetryAfterOf(err); ok {
+		wait = min(ra, c.retry.MaxRetryAfter)
+	}
+	if dl, ok := wctx.Deadline(); ok && time.Until(dl) < wait {
+		return c.ended(ctx, ep, n, start, err, nil)
+	}
+	if _, ok := RetryAfterOf(err); ok {
+		return nil
+	}
+	if serr := sleep(wctx, wait); serr != nil {
+		return c.ended(ctx, ep, n, start, err, serr)
+	}
+	return nil
+}
+
+// ended is the error of a call that ends without success after n attempts:
+// the caller's context ended (cause), or the call's policy gave up on err.
+// A call that gave up is worth trying again later (fault.Retry).
+func (c *Client) ended(ctx context.Context, ep Endpoint, n int, start time.Time, err, cause error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: %w", ep, ctx.Err())
+	}
+	elapsed := time.Since(start).Round(time.Millisecond)
+	if err == nil {
+		return fault.Mark(fault.Retry, fmt.Errorf("%s: no attempt could be sent within %s (api.retry.max_elapsed): %w",
+			ep, c.retry.MaxElapsed, cause))
+	}
+	return fault.Mark(fault.Retry, fmt.Errorf("%s: giving up after %d attempts in %s: %w", ep, n, elapsed, err))
+}
+
+// observe reports an attempt to the observer; a 429 answer with Retry-After
+// first pauses the shared bucket, capped at MaxRetryAfter.
+func (c *Client) observe(ctx context.Context, a Attempt) {
+	if a.StatusCode == http.StatusTooManyRequests && a.RetryAfter > 0 {
+		a.Paused = c.limit.pause(min(a.RetryAfter, c.retry.MaxRetryAfter))
+	}
+	c.obs.Observe(ctx, a)
 }
 
 // attempt sends one HTTP request. sent reports whether the request may have
 // reached the server.
 func (c *Client) attempt(ctx context.Context, r request, token string, n int) (resp *response, sent bool, err error) {
-	if err := c.obs.Wait(ctx, r.ep); err != nil {
-		return nil, false, err
-	}
 	began := time.Now()
 	status := 0
 	var retryAfter time.Duration
 	defer func() {
-		c.obs.Done(ctx, Attempt{Endpoint: r.ep, Method: r.method, StatusCode: status, Latency: time.Since(began),
+		c.observe(ctx, Attempt{Endpoint: r.ep, Method: r.method, StatusCode: status, Latency: time.Since(began),
 			Number: n, Err: err, RetryAfter: retryAfter})
 	}()
 
@@ -424,22 +479,9 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // callJSON runs r and decodes a successful JSON answer into a new T (nil for
-// a 204 answer).
+// a 204 answer, and for a call its read-back found applied: the caller has
+// the read-back's result).
 func callJSON[T any](ctx context.Context, c *Client, r request) (*T, *response, error) {
 	var out *T
 	r.decode = func(b []byte) error {
@@ -451,6 +493,9 @@ func callJSON[T any](ctx context.Context, c *Client, r request) (*T, *response, 
 		return nil
 	}
 	resp, err := c.do(ctx, r)
+	if err == errReadBackApplied {
+		return nil, nil, nil
+	}
 	if err != nil {
 		return nil, nil, err
 	}

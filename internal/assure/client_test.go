@@ -1,6 +1,9 @@
 package assure
 
 import (
+	"reverify/internal/fault"
+	"reverify/internal/pictureid"
+
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -27,17 +30,9 @@ import (
 type recorder struct {
 	mu       sync.Mutex
 	attempts []Attempt
-	waits    int
 }
 
-func (r *recorder) Wait(ctx context.Context, _ Endpoint) error {
-	r.mu.Lock()
-	r.waits++
-	r.mu.Unlock()
-	return ctx.Err()
-}
-
-func (r *recorder) Done(_ context.Context, a Attempt) {
+func (r *recorder) Observe(_ context.Context, a Attempt) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.attempts = append(r.attempts, a)
@@ -116,7 +111,7 @@ func TestTokenIsCachedAndSentAsBearer(t *testing.T) {
 	rec := &recorder{}
 	c := newTestClient(t, s, rec)
 	for i := 0; i < 5; i++ {
-		d, err := c.CreateDossier(context.Background(), "run/rec")
+		d, err := c.CreateDossier(context.Background(), "run/rec", nil)
 		require.NoError(t, err)
 		assert.Equal(t, "d1", d.DossierID)
 	}
@@ -125,7 +120,7 @@ func TestTokenIsCachedAndSentAsBearer(t *testing.T) {
 	assert.True(t, ok)
 	assert.Equal(t, 1, rec.count(EndpointToken))
 	assert.Equal(t, 5, rec.count(EndpointCreateDossier))
-	assert.Equal(t, 6, rec.waits, "the observer gates every attempt, token included")
+	assert.Len(t, rec.attempts, 6, "the observer sees every attempt, token included")
 }
 
 func TestTokenRenewedBeforeExpiry(t *testing.T) {
@@ -147,7 +142,7 @@ func TestWrongCredentialsAreFatal(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.GetDossier(context.Background(), "d")
 	require.Error(t, err)
-	assert.Equal(t, Fatal, ClassOf(err))
+	assert.Equal(t, fault.Abort, fault.Of(err))
 	assert.Contains(t, err.Error(), "invalid_client")
 	assert.NotContains(t, err.Error(), "wrong", "the secret never appears in errors")
 }
@@ -165,7 +160,7 @@ func Test401RefreshesOnceThenFatal(t *testing.T) {
 		fmt.Fprint(w, `{"processId":"p1","provider":"signicatpictureid","status":"pending","documentPages":2}`)
 	}}
 	c := newTestClient(t, s, nil)
-	p, err := c.CreateProcess(context.Background(), "d1", CreateProcessRequest{ProcessType: ProcessTypeDocument, DocumentID: 136})
+	p, err := c.CreateProcess(context.Background(), "d1", CreateProcessRequest{ProcessType: pictureid.ProcessDocument, DocumentID: 136}, nil)
 	require.NoError(t, err, "a 401 is never applied: even create is repeated after a refresh")
 	assert.Equal(t, 2, p.DocumentPages)
 	assert.EqualValues(t, 2, s.tokens.Load())
@@ -176,7 +171,7 @@ func Test401RefreshesOnceThenFatal(t *testing.T) {
 	calls.Store(0)
 	_, err = c.GetProcess(context.Background(), "d1", "p1")
 	require.Error(t, err)
-	assert.Equal(t, Fatal, ClassOf(err))
+	assert.Equal(t, fault.Abort, fault.Of(err))
 	assert.EqualValues(t, 2, calls.Load())
 	var ae *APIError
 	require.ErrorAs(t, err, &ae)
@@ -189,7 +184,7 @@ func Test403IsFatal(t *testing.T) {
 	}}
 	c := newTestClient(t, s, nil)
 	_, err := c.GetDossier(context.Background(), "d")
-	assert.Equal(t, Fatal, ClassOf(err))
+	assert.Equal(t, fault.Abort, fault.Of(err))
 }
 
 func Test429HonoursRetryAfter(t *testing.T) {
@@ -208,7 +203,7 @@ func Test429HonoursRetryAfter(t *testing.T) {
 	}}
 	rec := &recorder{}
 	c := newTestClient(t, s, rec)
-	d, err := c.CreateDossier(context.Background(), "x")
+	d, err := c.CreateDossier(context.Background(), "x", nil)
 	require.NoError(t, err, "a 429 was not applied: even create is repeated")
 	assert.Equal(t, "d9", d.DossierID)
 	rec.mu.Lock()
@@ -223,21 +218,64 @@ func Test429HonoursRetryAfter(t *testing.T) {
 	assert.True(t, saw)
 }
 
-func TestLongRetryAfterIsLeftToTheCaller(t *testing.T) {
+// A Retry-After longer than MaxRetryAfter pauses every call for
+// MaxRetryAfter only, and the call goes on retrying within its budget.
+func TestLongRetryAfterIsCappedAndThePauseIsShared(t *testing.T) {
+	var firstGet, lastGet, otherAt atomic.Int64
 	s := &scripted{api: func(w http.ResponseWriter, r *http.Request, tok string) {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/dossiers/other") {
+			otherAt.Store(time.Now().UnixNano())
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"dossierId":"other"}`)
+			return
+		}
+		now := time.Now().UnixNano()
+		firstGet.CompareAndSwap(0, now)
+		lastGet.Store(now)
 		w.Header().Set("Retry-After", "120")
 		writeErr(w, r, http.StatusTooManyRequests, "Too Many Requests")
 	}}
-	c := newTestClient(t, s, nil)
+	var pausedAt atomic.Int64
+	obs := observerFunc(func(a Attempt) {
+		if a.Paused {
+			pausedAt.CompareAndSwap(0, time.Now().UnixNano())
+		}
+	})
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	const pause = 100 * time.Millisecond
+	c, err := New(Config{BaseURL: srv.URL + "/assure", TokenURL: srv.URL + "/token", ClientID: "id", ClientSecret: "secret",
+		Observer: obs, Retry: RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond,
+			MaxRetryAfter: pause, MaxElapsed: 700 * time.Millisecond}})
+	require.NoError(t, err)
 	start := time.Now()
-	_, err := c.GetProcess(context.Background(), "d", "p")
+	errc := make(chan error, 1)
+	go func() { _, err := c.GetProcess(context.Background(), "d", "p"); errc <- err }()
+	// Another call, made once the first 429 paused the client, waits for
+	// the pause too: its request arrives after the pause ends.
+	require.Eventually(t, func() bool { return pausedAt.Load() != 0 }, 5*time.Second, time.Millisecond)
+	_, err = c.GetDossier(context.Background(), "other")
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, time.Duration(otherAt.Load()-pausedAt.Load()), pause*9/10, "the pause holds every call")
+
+	err = <-errc
 	require.Error(t, err)
-	assert.Less(t, time.Since(start), 5*time.Second)
-	assert.Equal(t, Retryable, ClassOf(err))
+	elapsed := time.Since(start)
+	assert.Less(t, elapsed, 3*time.Second, "within the budget (700 ms), not the Retry-After (120 s)")
+	assert.GreaterOrEqual(t, elapsed, 500*time.Millisecond, "retried until the budget was nearly spent")
+	assert.Equal(t, fault.Retry, fault.Of(err))
+	assert.Contains(t, err.Error(), "giving up after")
 	ra, ok := RetryAfterOf(err)
 	assert.True(t, ok)
 	assert.Equal(t, 120*time.Second, ra)
+	spread := time.Duration(lastGet.Load() - firstGet.Load())
+	assert.GreaterOrEqual(t, spread, 400*time.Millisecond, "429s are retried past MaxAttempts, paced by the pause")
 }
+
+// observerFunc is an Observer of one function.
+type observerFunc func(Attempt)
+
+func (f observerFunc) Observe(_ context.Context, a Attempt) { f(a) }
 
 func Test5xxRetriedForReadsButOutcomeUnknownForCreates(t *testing.T) {
 	var calls atomic.Int32
@@ -255,11 +293,11 @@ func Test5xxRetriedForReadsButOutcomeUnknownForCreates(t *testing.T) {
 	assert.EqualValues(t, 3, calls.Load())
 
 	calls.Store(0)
-	_, err = c.StartVerification(context.Background(), "d", "p")
+	_, err = c.StartVerification(context.Background(), "d", "p", nil)
 	require.Error(t, err)
 	assert.True(t, IsOutcomeUnknown(err), "a 5xx on start may have been applied: %v", err)
 	assert.EqualValues(t, 1, calls.Load(), "start is never repeated by the client")
-	assert.Equal(t, Retryable, ClassOf(err))
+	assert.Equal(t, fault.Retry, fault.Of(err))
 	assert.Equal(t, 502, StatusCodeOf(err))
 }
 
@@ -274,7 +312,7 @@ func TestRetriesAreBounded(t *testing.T) {
 	require.Error(t, err)
 	assert.EqualValues(t, 4, calls.Load(), "default MaxAttempts")
 	assert.Contains(t, err.Error(), "giving up after 4 attempts")
-	assert.Equal(t, Retryable, ClassOf(err))
+	assert.Equal(t, fault.Retry, fault.Of(err))
 }
 
 func TestPermanentErrorsAreNotRetried(t *testing.T) {
@@ -289,12 +327,12 @@ func TestPermanentErrorsAreNotRetried(t *testing.T) {
 	}}
 	c := newTestClient(t, s, nil)
 	_, err := c.GetDossier(context.Background(), "gone")
-	assert.Equal(t, Permanent, ClassOf(err))
+	assert.Equal(t, fault.Record, fault.Of(err))
 	assert.Equal(t, 404, StatusCodeOf(err))
 	assert.Contains(t, err.Error(), "detail of Not Found")
 	assert.Contains(t, err.Error(), "traceId 0123456789abcdef0123456789abcdef")
-	_, err = c.CreateProcess(context.Background(), "d", CreateProcessRequest{DocumentID: 1})
-	assert.Equal(t, Permanent, ClassOf(err))
+	_, err = c.CreateProcess(context.Background(), "d", CreateProcessRequest{DocumentID: 1}, nil)
+	assert.Equal(t, fault.Record, fault.Of(err))
 	assert.False(t, IsOutcomeUnknown(err))
 	assert.EqualValues(t, 2, calls.Load())
 }
@@ -337,14 +375,14 @@ func TestConnectionResetAndTruncatedBody(t *testing.T) {
 	assert.EqualValues(t, 2, calls.Load())
 
 	calls.Store(0)
-	_, err = c.CreateDossier(context.Background(), "x")
+	_, err = c.CreateDossier(context.Background(), "x", nil)
 	require.Error(t, err)
 	assert.True(t, IsOutcomeUnknown(err), "%v", err)
 	assert.EqualValues(t, 1, calls.Load())
 
 	truncate.Store(true)
 	calls.Store(0)
-	_, err = c.CreateDossier(context.Background(), "x")
+	_, err = c.CreateDossier(context.Background(), "x", nil)
 	require.Error(t, err)
 	assert.True(t, IsOutcomeUnknown(err), "a 201 cut short was applied but unread: %v", err)
 	assert.EqualValues(t, 1, calls.Load())
@@ -367,11 +405,11 @@ func TestConnectionRefusedIsSafeToRepeat(t *testing.T) {
 	c, err := New(Config{BaseURL: "http://" + dead + "/assure", TokenURL: srv.URL + "/token", ClientID: "id",
 		ClientSecret: "secret", Retry: RetryPolicy{BaseDelay: time.Millisecond, MaxAttempts: 3}})
 	require.NoError(t, err)
-	_, err = c.CreateDossier(context.Background(), "x")
+	_, err = c.CreateDossier(context.Background(), "x", nil)
 	require.Error(t, err)
 	assert.False(t, IsOutcomeUnknown(err), "nothing was sent: %v", err)
 	assert.Contains(t, err.Error(), "giving up after 3 attempts")
-	assert.Equal(t, Retryable, ClassOf(err))
+	assert.Equal(t, fault.Retry, fault.Of(err))
 }
 
 func TestContextCancelStopsWaiting(t *testing.T) {
@@ -380,13 +418,14 @@ func TestContextCancelStopsWaiting(t *testing.T) {
 		writeErr(w, r, http.StatusTooManyRequests, "Too Many Requests")
 	}}
 	c := newTestClient(t, s, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	time.AfterFunc(100*time.Millisecond, cancel) // while the call waits out the pause
 	start := time.Now()
 	_, err := c.GetDossier(ctx, "d")
 	require.Error(t, err)
 	assert.Less(t, time.Since(start), 2*time.Second)
-	assert.Equal(t, Canceled, ClassOf(err))
+	assert.Equal(t, fault.Abort, fault.Of(err))
 }
 
 func TestSetImagesBody(t *testing.T) {
@@ -475,7 +514,7 @@ func TestThrottlingIsWaitedOutBeyondMaxAttempts(t *testing.T) {
 		fmt.Fprint(w, `{"dossierId":"d"}`)
 	}}
 	c := newTestClient(t, s, nil)
-	d, err := c.CreateDossier(context.Background(), "x")
+	d, err := c.CreateDossier(context.Background(), "x", nil)
 	require.NoError(t, err)
 	assert.Equal(t, "d", d.DossierID)
 	assert.EqualValues(t, 11, calls.Load())
@@ -485,7 +524,7 @@ func TestThrottlingIsWaitedOutBeyondMaxAttempts(t *testing.T) {
 	c2, err := New(Config{BaseURL: c.base, TokenURL: strings.Replace(c.base, "/assure", "/token", 1), ClientID: "id", ClientSecret: "secret",
 		Retry: RetryPolicy{BaseDelay: 5 * time.Millisecond, MaxDelay: 5 * time.Millisecond, MaxElapsed: 50 * time.Millisecond}})
 	require.NoError(t, err)
-	_, err = c2.CreateDossier(context.Background(), "x")
+	_, err = c2.CreateDossier(context.Background(), "x", nil)
 	require.Error(t, err)
 	assert.Equal(t, 429, StatusCodeOf(err))
 	assert.False(t, IsOutcomeUnknown(err))

@@ -1,6 +1,8 @@
 package assure_test
 
 import (
+	"reverify/internal/fault"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -58,9 +60,7 @@ type attemptLog struct {
 	hook     func(assure.Attempt)
 }
 
-func (l *attemptLog) Wait(ctx context.Context, _ assure.Endpoint) error { return ctx.Err() }
-
-func (l *attemptLog) Done(_ context.Context, a assure.Attempt) {
+func (l *attemptLog) Observe(_ context.Context, a assure.Attempt) {
 	l.mu.Lock()
 	l.attempts = append(l.attempts, a)
 	hook := l.hook
@@ -217,12 +217,12 @@ func (h *harness) cancel(processID string) {
 func (h *harness) flow(ref, processType string, documentID int, imgs assure.Images) (dossierID string, pr *assure.ProcessResponse) {
 	h.t.Helper()
 	ctx := context.Background()
-	d, err := h.client.CreateDossier(ctx, ref)
+	d, err := h.client.CreateDossier(ctx, ref, nil)
 	require.NoError(h.t, err)
-	pr, err = h.client.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: processType, DocumentID: documentID})
+	pr, err = h.client.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: processType, DocumentID: documentID}, nil)
 	require.NoError(h.t, err)
 	require.NoError(h.t, h.client.SetImages(ctx, d.DossierID, pr.ProcessID, imgs))
-	v, err := h.client.StartVerification(ctx, d.DossierID, pr.ProcessID)
+	v, err := h.client.StartVerification(ctx, d.DossierID, pr.ProcessID, nil)
 	require.NoError(h.t, err)
 	require.Equal(h.t, assure.StatusProcessing, v.Status)
 	require.Equal(h.t, pr.ProcessID, v.ProcessID)
@@ -246,7 +246,7 @@ func awaitFinal(ctx context.Context, c *assure.Client, dossierID, processID stri
 	for {
 		p, err := c.GetProcess(ctx, dossierID, processID)
 		switch {
-		case err != nil && assure.ClassOf(err) != assure.Retryable:
+		case err != nil && fault.Of(err) != fault.Retry:
 			return nil, err
 		case err == nil && p.Status.Final():
 			return p, nil
@@ -325,10 +325,10 @@ func apiError(t testing.TB, err error) *assure.APIError {
 }
 
 // assertProblem checks a StandardException answer as the client reports it.
-func assertProblem(t testing.TB, err error, class assure.Class, status int, title, detail string) {
+func assertProblem(t testing.TB, err error, class fault.Kind, status int, title, detail string) {
 	t.Helper()
 	ae := apiError(t, err)
-	assert.Equal(t, class, assure.ClassOf(err), "%v", err)
+	assert.Equal(t, class, fault.Of(err), "%v", err)
 	assert.Equal(t, status, ae.StatusCode)
 	assert.Equal(t, status, assure.StatusCodeOf(err))
 	assert.False(t, assure.IsOutcomeUnknown(err), "%v", err)

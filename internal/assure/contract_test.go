@@ -1,6 +1,9 @@
 package assure_test
 
 import (
+	"reverify/internal/fault"
+	"reverify/internal/pictureid"
+
 	"bytes"
 	"context"
 	"errors"
@@ -46,7 +49,7 @@ func TestContractEveryEndpointHappyPath(t *testing.T) {
 	require.NoError(t, err, "204: no document types for that provider")
 	assert.Empty(t, none)
 
-	d, err := c.CreateDossier(ctx, "case-1")
+	d, err := c.CreateDossier(ctx, "case-1", nil)
 	require.NoError(t, err)
 	assert.Regexp(t, `^[0-9a-f-]{36}$`, d.DossierID)
 	assert.Equal(t, "case-1", d.ExternalReference)
@@ -55,10 +58,11 @@ func TestContractEveryEndpointHappyPath(t *testing.T) {
 	assert.WithinDuration(t, h.emu.Now(), d.CreatedAt.Time, time.Hour)
 
 	pr, err := c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{
-		ProcessType: assure.ProcessTypeDocumentSelfie, DocumentID: 136, EventTags: []string{"contract"}})
+		ProcessType: pictureid.ProcessDocumentSelfie, DocumentID: 136, EventTags: []string{"contract"}}, nil)
+
 	require.NoError(t, err)
 	assert.Equal(t, assure.ProviderPictureID, pr.Provider)
-	assert.Equal(t, assure.ProcessTypeDocumentSelfie, pr.ProcessType)
+	assert.Equal(t, pictureid.ProcessDocumentSelfie, pr.ProcessType)
 	assert.Equal(t, assure.StatusPending, pr.Status)
 	assert.Equal(t, 2, pr.DocumentPages, "136 is a two-page identity card")
 	assert.NotEmpty(t, pr.Authorization)
@@ -83,7 +87,7 @@ func TestContractEveryEndpointHappyPath(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, ready, "204 before the process is final")
 
-	v, err := c.StartVerification(ctx, d.DossierID, pr.ProcessID)
+	v, err := c.StartVerification(ctx, d.DossierID, pr.ProcessID, nil)
 	require.NoError(t, err)
 	assert.Equal(t, &assure.VerifyResponse{ProcessID: pr.ProcessID, Status: assure.StatusProcessing}, v)
 
@@ -93,7 +97,7 @@ func TestContractEveryEndpointHappyPath(t *testing.T) {
 	require.Len(t, dr.Processes, 1)
 	assert.Equal(t, pr.ProcessID, dr.Processes[0].ProcessID)
 	assert.Equal(t, assure.ProviderPictureID, dr.Processes[0].Provider)
-	assert.Equal(t, assure.ProcessTypeDocumentSelfie, dr.Processes[0].ProcessType)
+	assert.Equal(t, pictureid.ProcessDocumentSelfie, dr.Processes[0].ProcessType)
 	assert.Contains(t, []assure.Status{assure.StatusProcessing, assure.StatusAccepted}, dr.Processes[0].Status)
 
 	ds, err := c.ListDossiers(ctx)
@@ -132,10 +136,10 @@ func TestContractEveryEndpointHappyPath(t *testing.T) {
 
 	require.NoError(t, c.DeleteProcess(ctx, d.DossierID, pr.ProcessID))
 	_, err = c.GetProcess(ctx, d.DossierID, pr.ProcessID)
-	assertProblem(t, err, assure.Permanent, 404, "Not Found", "The process was not found.")
+	assertProblem(t, err, fault.Record, 404, "Not Found", "The process was not found.")
 	require.NoError(t, c.DeleteDossier(ctx, d.DossierID))
 	_, err = c.GetDossier(ctx, d.DossierID)
-	assertProblem(t, err, assure.Permanent, 404, "Not Found", "Dossier not found.")
+	assertProblem(t, err, fault.Record, 404, "Not Found", "Dossier not found.")
 
 	counters := h.emu.Counters()
 	getProcess := counters.Requests[string(assure.EndpointGetProcess)]
@@ -182,7 +186,7 @@ func TestContractDocumentTypes(t *testing.T) {
 	require.NoError(t, err)
 	fixture := emulator.DocumentTypes()
 	require.Len(t, types, len(fixture))
-	d, err := h.client.CreateDossier(ctx, "types")
+	d, err := h.client.CreateDossier(ctx, "types", nil)
 	require.NoError(t, err)
 	pages := map[int]int{}
 	for i, dt := range types {
@@ -190,7 +194,7 @@ func TestContractDocumentTypes(t *testing.T) {
 		assert.NotZero(t, dt.ID)
 		assert.NotEmpty(t, dt.Country)
 		assert.NotEmpty(t, dt.Type)
-		pr, err := h.client.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: assure.ProcessTypeDocument, DocumentID: dt.ID})
+		pr, err := h.client.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: pictureid.ProcessDocument, DocumentID: dt.ID}, nil)
 		require.NoError(t, err)
 		assert.Equal(t, fixture[i].Pages, pr.DocumentPages, "document %d", dt.ID)
 		pages[pr.DocumentPages]++
@@ -209,7 +213,7 @@ func TestContractDocumentTypes(t *testing.T) {
 // reason) and checks what the client's GetProcess decodes against the seed's
 // example of that status.
 func TestContractFinalStatuses(t *testing.T) {
-	const D, DS = assure.ProcessTypeDocument, assure.ProcessTypeDocumentSelfie
+	const D, DS = pictureid.ProcessDocument, pictureid.ProcessDocumentSelfie
 	with := func(mut func(*specimen.Data)) specimen.Data {
 		d := seedHolder()
 		mut(&d)
@@ -368,14 +372,14 @@ func TestContractFinalStatuses(t *testing.T) {
 		h := newHarness(t, func(c *emulator.Config) { c.TransactionExpiry = emulator.DefaultConfig().TransactionExpiry })
 		require.Equal(t, 15*time.Minute, h.cfg.TransactionExpiry)
 		ctx := context.Background()
-		d, err := h.client.CreateDossier(ctx, "late")
+		d, err := h.client.CreateDossier(ctx, "late", nil)
 		require.NoError(t, err)
-		pr, err := h.client.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: D, DocumentID: 137})
+		pr, err := h.client.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: D, DocumentID: 137}, nil)
 		require.NoError(t, err)
 		require.NoError(t, h.client.SetImages(ctx, d.DossierID, pr.ProcessID, assure.Images{Front: img(testimage.FrontJPEG(t, seedHolder()))}))
 		// 16 emulated minutes pass between the upload and the start.
 		h.clock.Advance(time.Duration(float64(16*time.Minute) * h.cfg.TimeScale))
-		v, err := h.client.StartVerification(ctx, d.DossierID, pr.ProcessID)
+		v, err := h.client.StartVerification(ctx, d.DossierID, pr.ProcessID, nil)
 		require.NoError(t, err, "the start is accepted; the process fails later")
 		assert.Equal(t, assure.StatusProcessing, v.Status)
 		p, err := awaitFinal(ctx, h.client, d.DossierID, pr.ProcessID)
@@ -397,15 +401,15 @@ func TestContractFinalStatuses(t *testing.T) {
 		// certainly still processing when it is canceled.
 		h := newHarness(t, func(c *emulator.Config) { c.TimeScale = 1 })
 		ctx := context.Background()
-		d, err := h.client.CreateDossier(ctx, "cancel")
+		d, err := h.client.CreateDossier(ctx, "cancel", nil)
 		require.NoError(t, err)
 		front := assure.Images{Front: img(testimage.FrontJPEG(t, seedHolder()))}
 		for _, started := range []bool{false, true} {
-			pr, err := h.client.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: D, DocumentID: 137})
+			pr, err := h.client.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: D, DocumentID: 137}, nil)
 			require.NoError(t, err)
 			require.NoError(t, h.client.SetImages(ctx, d.DossierID, pr.ProcessID, front))
 			if started {
-				_, err := h.client.StartVerification(ctx, d.DossierID, pr.ProcessID)
+				_, err := h.client.StartVerification(ctx, d.DossierID, pr.ProcessID, nil)
 				require.NoError(t, err)
 			}
 			h.cancel(pr.ProcessID)
@@ -421,9 +425,9 @@ func TestContractFinalStatuses(t *testing.T) {
 			require.NoError(t, err)
 			assert.False(t, ready, "no zip for a canceled process (204)")
 			err = h.client.SetImages(ctx, d.DossierID, pr.ProcessID, front)
-			assertProblem(t, err, assure.Permanent, 409, "Conflict", "Conflict found while processing the request.")
-			_, err = h.client.StartVerification(ctx, d.DossierID, pr.ProcessID)
-			assertProblem(t, err, assure.Permanent, 409, "Conflict", "Conflict found while processing the request.")
+			assertProblem(t, err, fault.Record, 409, "Conflict", "Conflict found while processing the request.")
+			_, err = h.client.StartVerification(ctx, d.DossierID, pr.ProcessID, nil)
+			assertProblem(t, err, fault.Record, 409, "Conflict", "Conflict found while processing the request.")
 		}
 	})
 }
@@ -467,13 +471,13 @@ func TestContractSpecimenRecords(t *testing.T) {
 		require.NoError(t, err)
 		h := newHarness(t, nil)
 		ctx := context.Background()
-		d, err := h.client.CreateDossier(ctx, rec.ID)
+		d, err := h.client.CreateDossier(ctx, rec.ID, nil)
 		require.NoError(t, err)
-		pr, err := h.client.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: assure.ProcessTypeDocument, DocumentID: 137})
+		pr, err := h.client.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: pictureid.ProcessDocument, DocumentID: 137}, nil)
 		require.NoError(t, err)
 		// SOI and garbage: the client cannot tell its type, so say JPEG.
 		err = h.client.SetImages(ctx, d.DossierID, pr.ProcessID, assure.Images{Front: &assure.Image{Data: files[0].Data, ContentType: "image/jpeg"}})
-		assertProblem(t, err, assure.Permanent, 400, "Bad Request", "front: Image content is neither JPEG nor PNG.")
+		assertProblem(t, err, fault.Record, 400, "Bad Request", "front: Image content is neither JPEG nor PNG.")
 	})
 }
 
@@ -512,9 +516,9 @@ func TestContractListing(t *testing.T) {
 	const n = 5
 	var dossiers, processes []string
 	for i := range n {
-		d, err := c.CreateDossier(ctx, fmt.Sprint("list-", i))
+		d, err := c.CreateDossier(ctx, fmt.Sprint("list-", i), nil)
 		require.NoError(t, err)
-		pr, err := c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: assure.ProcessTypeDocument, DocumentID: 137})
+		pr, err := c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: pictureid.ProcessDocument, DocumentID: 137}, nil)
 		require.NoError(t, err)
 		dossiers = append(dossiers, d.DossierID)
 		processes = append(processes, pr.ProcessID)
@@ -527,7 +531,7 @@ func TestContractListing(t *testing.T) {
 		ids = append(ids, lp.ProcessID)
 		assert.Equal(t, assure.StatusPending, lp.Status)
 		assert.Equal(t, assure.ProviderPictureID, lp.Provider)
-		assert.Equal(t, assure.ProcessTypeDocument, lp.ProcessType)
+		assert.Equal(t, pictureid.ProcessDocument, lp.ProcessType)
 		return nil
 	}))
 	assert.Equal(t, []string{"list-4", "list-3", "list-2", "list-1", "list-0"}, refs, "newest first, the dossier's externalReference")
@@ -587,19 +591,19 @@ func TestContractNotFound(t *testing.T) {
 	const dossierGone, processGone, imageGone = "Dossier not found.", "The process was not found.", "Image not found."
 	notFound := func(err error, detail string) {
 		t.Helper()
-		assertProblem(t, err, assure.Permanent, 404, "Not Found", detail)
+		assertProblem(t, err, fault.Record, 404, "Not Found", detail)
 	}
 
 	_, err := c.GetDossier(ctx, unknownID)
 	notFound(err, dossierGone)
 	err = c.DeleteDossier(ctx, unknownID)
 	notFound(err, dossierGone)
-	_, err = c.CreateProcess(ctx, unknownID, assure.CreateProcessRequest{ProcessType: assure.ProcessTypeDocument, DocumentID: 137})
+	_, err = c.CreateProcess(ctx, unknownID, assure.CreateProcessRequest{ProcessType: pictureid.ProcessDocument, DocumentID: 137}, nil)
 	notFound(err, dossierGone)
 
-	d, err := c.CreateDossier(ctx, "nf")
+	d, err := c.CreateDossier(ctx, "nf", nil)
 	require.NoError(t, err)
-	pr, err := c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: assure.ProcessTypeDocumentSelfie, DocumentID: 137})
+	pr, err := c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: pictureid.ProcessDocumentSelfie, DocumentID: 137}, nil)
 	require.NoError(t, err)
 	_, err = c.GetImage(ctx, d.DossierID, pr.ProcessID, assure.DepictionSelfie)
 	notFound(err, imageGone)
@@ -608,7 +612,7 @@ func TestContractNotFound(t *testing.T) {
 	notFound(err, processGone)
 	err = c.SetImages(ctx, d.DossierID, unknownID, front)
 	notFound(err, processGone)
-	_, err = c.StartVerification(ctx, d.DossierID, unknownID)
+	_, err = c.StartVerification(ctx, d.DossierID, unknownID, nil)
 	notFound(err, processGone)
 	_, _, err = c.DownloadResult(ctx, d.DossierID, unknownID)
 	notFound(err, processGone)
@@ -629,7 +633,7 @@ func TestContractNotFound(t *testing.T) {
 	notFound(err, processGone)
 
 	// A deleted dossier takes its processes with it.
-	pr2, err := c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: assure.ProcessTypeDocument, DocumentID: 137})
+	pr2, err := c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: pictureid.ProcessDocument, DocumentID: 137}, nil)
 	require.NoError(t, err)
 	require.NoError(t, c.SetImages(ctx, d.DossierID, pr2.ProcessID, front))
 	require.NoError(t, c.DeleteDossier(ctx, d.DossierID))
@@ -639,11 +643,11 @@ func TestContractNotFound(t *testing.T) {
 	notFound(err, dossierGone)
 	_, err = c.GetImage(ctx, d.DossierID, pr2.ProcessID, assure.DepictionFront)
 	notFound(err, dossierGone)
-	_, err = c.StartVerification(ctx, d.DossierID, pr2.ProcessID)
+	_, err = c.StartVerification(ctx, d.DossierID, pr2.ProcessID, nil)
 	notFound(err, dossierGone)
 	err = c.DeleteDossier(ctx, d.DossierID)
 	notFound(err, dossierGone)
-	_, err = c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: assure.ProcessTypeDocument, DocumentID: 137})
+	_, err = c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: pictureid.ProcessDocument, DocumentID: 137}, nil)
 	notFound(err, dossierGone)
 
 	// Every 404 was asked once: a Permanent error is never retried.
@@ -668,22 +672,22 @@ func TestContractBadRequest(t *testing.T) {
 	c := h.client
 	bad := func(err error, detail string) {
 		t.Helper()
-		assertProblem(t, err, assure.Permanent, 400, "Bad Request", detail)
+		assertProblem(t, err, fault.Record, 400, "Bad Request", detail)
 	}
-	d, err := c.CreateDossier(ctx, "bad")
+	d, err := c.CreateDossier(ctx, "bad", nil)
 	require.NoError(t, err)
 
-	_, err = c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: assure.ProcessTypeDocument, DocumentID: 999})
+	_, err = c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: pictureid.ProcessDocument, DocumentID: 999}, nil)
 	bad(err, "Unknown documentId 999 for provider signicatpictureid.")
-	_, err = c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: assure.ProcessTypeDocument})
+	_, err = c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: pictureid.ProcessDocument}, nil)
 	bad(err, "The field 'documentId' is required for provider signicatpictureid.")
-	_, err = c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: "video", DocumentID: 137})
+	_, err = c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: "video", DocumentID: 137}, nil)
 	bad(err, "Process type 'video' is not supported by provider signicatpictureid.")
 	assert.Zero(t, h.emu.Counters().ProcessesCreated)
 
-	one, err := c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: assure.ProcessTypeDocument, DocumentID: 137})
+	one, err := c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: pictureid.ProcessDocument, DocumentID: 137}, nil)
 	require.NoError(t, err)
-	two, err := c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: assure.ProcessTypeDocumentSelfie, DocumentID: 136})
+	two, err := c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: pictureid.ProcessDocumentSelfie, DocumentID: 136}, nil)
 	require.NoError(t, err)
 
 	pngBytes := testimage.PNG(t, testimage.Color(40, 30, 1))
@@ -699,7 +703,7 @@ func TestContractBadRequest(t *testing.T) {
 
 	// Start without the back and the selfie of a two-page documentSelfie.
 	require.NoError(t, c.SetImages(ctx, d.DossierID, two.ProcessID, assure.Images{Front: img(testimage.FrontJPEG(t, seedHolder()))}))
-	_, err = c.StartVerification(ctx, d.DossierID, two.ProcessID)
+	_, err = c.StartVerification(ctx, d.DossierID, two.ProcessID, nil)
 	bad(err, "Missing images for verification: back, selfie.")
 	assert.Equal(t, int64(1), h.emu.Counters().StartRequests[two.ProcessID], "the 400 was asked once")
 	assert.Zero(t, h.emu.Counters().VerificationsStarted)
@@ -724,20 +728,20 @@ func TestContractConflict(t *testing.T) {
 	h := newHarness(t, nil)
 	ctx := context.Background()
 	front := assure.Images{Front: img(testimage.FrontJPEG(t, seedHolder()))}
-	d, pr := h.flow("conflict", assure.ProcessTypeDocument, 137, front)
+	d, pr := h.flow("conflict", pictureid.ProcessDocument, 137, front)
 	conflict := func(err error) {
 		t.Helper()
-		assertProblem(t, err, assure.Permanent, 409, "Conflict", "Conflict found while processing the request.")
+		assertProblem(t, err, fault.Record, 409, "Conflict", "Conflict found while processing the request.")
 	}
 	conflict(h.client.SetImages(ctx, d, pr.ProcessID, front))
-	_, err := h.client.StartVerification(ctx, d, pr.ProcessID)
+	_, err := h.client.StartVerification(ctx, d, pr.ProcessID, nil)
 	conflict(err)
 
 	p, err := awaitFinal(ctx, h.client, d, pr.ProcessID)
 	require.NoError(t, err)
 	require.Equal(t, assure.StatusAccepted, p.Status)
 	conflict(h.client.SetImages(ctx, d, pr.ProcessID, front))
-	_, err = h.client.StartVerification(ctx, d, pr.ProcessID)
+	_, err = h.client.StartVerification(ctx, d, pr.ProcessID, nil)
 	conflict(err)
 
 	c := h.emu.Counters()
@@ -753,13 +757,13 @@ func TestContractConflict(t *testing.T) {
 func TestContractExpiredTokenIsRefreshedOnce(t *testing.T) {
 	h := newHarness(t, nil)
 	ctx := context.Background()
-	_, err := h.client.CreateDossier(ctx, "before")
+	_, err := h.client.CreateDossier(ctx, "before", nil)
 	require.NoError(t, err)
 
 	// The emulator's clock passes the token's lifetime; the client's cache
 	// (on the wall clock) still holds the token as valid.
 	h.clock.Advance(h.cfg.TokenTTL + time.Second)
-	d, err := h.client.CreateDossier(ctx, "after")
+	d, err := h.client.CreateDossier(ctx, "after", nil)
 	require.NoError(t, err)
 	assert.Equal(t, "after", d.ExternalReference)
 
@@ -837,7 +841,7 @@ func TestContractForeignTokenIsFatal(t *testing.T) {
 
 	_, err = c.GetDossier(ctx, unknownID)
 	ae := apiError(t, err)
-	assert.Equal(t, assure.Fatal, assure.ClassOf(err))
+	assert.Equal(t, fault.Abort, fault.Of(err))
 	assert.Equal(t, 401, ae.StatusCode)
 	assert.True(t, ae.AfterTokenRefresh)
 	assert.Equal(t, "The signature of the JWT could not be validated because the key was not found.", ae.Body.Title)
@@ -846,8 +850,8 @@ func TestContractForeignTokenIsFatal(t *testing.T) {
 	assert.Equal(t, map[string]int64{"401": 2}, h.requests(assure.EndpointGetDossier), "one refresh, then no more")
 	assert.Equal(t, int64(2), other.Counters().TokensIssued)
 
-	_, err = c.CreateDossier(ctx, "never")
-	assert.Equal(t, assure.Fatal, assure.ClassOf(err))
+	_, err = c.CreateDossier(ctx, "never", nil)
+	assert.Equal(t, fault.Abort, fault.Of(err))
 	assert.False(t, assure.IsOutcomeUnknown(err), "a 401 is never applied")
 	assert.Equal(t, map[string]int64{"401": 2}, h.requests(assure.EndpointCreateDossier))
 	assert.Zero(t, h.emu.Counters().DossiersCreated)
@@ -865,9 +869,9 @@ func TestContractWrongCredentialsAreFatal(t *testing.T) {
 	} {
 		before := h.requests(assure.EndpointToken)["401"]
 		c := h.newClient(func(cfg *assure.Config) { cfg.ClientID, cfg.ClientSecret = tc.id, tc.secret })
-		_, err := c.CreateDossier(ctx, "never")
+		_, err := c.CreateDossier(ctx, "never", nil)
 		ae := apiError(t, err)
-		assert.Equal(t, assure.Fatal, assure.ClassOf(err))
+		assert.Equal(t, fault.Abort, fault.Of(err))
 		assert.Equal(t, assure.EndpointToken, ae.Endpoint)
 		assert.Equal(t, 401, ae.StatusCode)
 		assert.Equal(t, "invalid_client", ae.Code())
@@ -899,7 +903,7 @@ func TestContractRetryAfter(t *testing.T) {
 		h.inject(assure.EndpointCreateDossier, emulator.FaultSpec{TooManyRequests: 1, RetryAfter: 1000 * time.Second})
 		h.liftFaultsAfter(assure.EndpointCreateDossier, 1)
 		began := time.Now()
-		d, err := h.client.CreateDossier(context.Background(), "patient")
+		d, err := h.client.CreateDossier(context.Background(), "patient", nil)
 		require.NoError(t, err)
 		assert.Equal(t, "patient", d.ExternalReference)
 		assert.GreaterOrEqual(t, time.Since(began), time.Second, "Retry-After honoured")
@@ -910,7 +914,7 @@ func TestContractRetryAfter(t *testing.T) {
 		ra, ok := assure.RetryAfterOf(attempts[0].Err)
 		assert.True(t, ok)
 		assert.Equal(t, time.Second, ra)
-		assert.Equal(t, assure.Retryable, assure.ClassOf(attempts[0].Err))
+		assert.Equal(t, fault.Retry, fault.Of(attempts[0].Err))
 		assert.Equal(t, 201, attempts[1].StatusCode)
 		assert.Equal(t, map[string]int64{"429": 1, "201": 1}, h.requests(assure.EndpointCreateDossier))
 		assert.Equal(t, int64(1), h.emu.Counters().DossiersCreated)
@@ -935,22 +939,24 @@ func TestContractRetryAfter(t *testing.T) {
 		assert.Equal(t, 200, attempts[2].StatusCode)
 		assert.Equal(t, int64(1), h.emu.Counters().Faults[emulator.FaultKindRateLimited])
 	})
-	t.Run("longer than MaxRetryAfter is left to the caller", func(t *testing.T) {
+	t.Run("longer than MaxRetryAfter pauses for MaxRetryAfter", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, nil)
+		h := newHarness(t, nil) // MaxRetryAfter 1 s
 		h.inject(assure.EndpointCreateDossier, emulator.FaultSpec{TooManyRequests: 1, RetryAfter: 3000 * time.Second})
+		h.liftFaultsAfter(assure.EndpointCreateDossier, 1)
 		began := time.Now()
-		_, err := h.client.CreateDossier(context.Background(), "impatient")
-		assert.Less(t, time.Since(began), time.Second, "no waiting inside the call")
-		ae := apiError(t, err)
-		assert.Equal(t, 429, ae.StatusCode)
-		assert.Equal(t, assure.Retryable, assure.ClassOf(err))
-		assert.False(t, assure.IsOutcomeUnknown(err), "a 429 is never applied")
-		ra, ok := assure.RetryAfterOf(err)
-		assert.True(t, ok)
-		assert.Equal(t, 3*time.Second, ra, "so the caller can pause everyone")
-		assert.Equal(t, map[string]int64{"429": 1}, h.requests(assure.EndpointCreateDossier))
-		assert.Zero(t, h.emu.Counters().DossiersCreated)
+		d, err := h.client.CreateDossier(context.Background(), "impatient", nil)
+		took := time.Since(began)
+		require.NoError(t, err, "a 429 was not applied: even create is repeated")
+		assert.Equal(t, "impatient", d.ExternalReference)
+		assert.GreaterOrEqual(t, took, time.Second, "paused for MaxRetryAfter")
+		assert.Less(t, took, 3*time.Second, "not for the 3 s Retry-After")
+		attempts := h.log.of(assure.EndpointCreateDossier)
+		require.Len(t, attempts, 2)
+		assert.Equal(t, 3*time.Second, attempts[0].RetryAfter)
+		assert.True(t, attempts[0].Paused, "the 429 paused the client")
+		assert.Equal(t, map[string]int64{"429": 1, "201": 1}, h.requests(assure.EndpointCreateDossier))
+		assert.Equal(t, int64(1), h.emu.Counters().DossiersCreated)
 	})
 }
 
@@ -973,23 +979,23 @@ func newFaultFixture(t *testing.T, h *harness) *faultFixture {
 	c := h.client
 	fx := &faultFixture{front: assure.Images{Front: img(testimage.FrontJPEG(t, seedHolder()))}, from: h.emu.Now().Add(-time.Minute)}
 	newProcess := func(upload bool) string {
-		pr, err := c.CreateProcess(ctx, fx.dossier, assure.CreateProcessRequest{ProcessType: assure.ProcessTypeDocument, DocumentID: 137})
+		pr, err := c.CreateProcess(ctx, fx.dossier, assure.CreateProcessRequest{ProcessType: pictureid.ProcessDocument, DocumentID: 137}, nil)
 		require.NoError(t, err)
 		if upload {
 			require.NoError(t, c.SetImages(ctx, fx.dossier, pr.ProcessID, fx.front))
 		}
 		return pr.ProcessID
 	}
-	d, err := c.CreateDossier(ctx, "fixture")
+	d, err := c.CreateDossier(ctx, "fixture", nil)
 	require.NoError(t, err)
 	fx.dossier = d.DossierID
 	fx.final = newProcess(true)
-	_, err = c.StartVerification(ctx, fx.dossier, fx.final)
+	_, err = c.StartVerification(ctx, fx.dossier, fx.final, nil)
 	require.NoError(t, err)
 	for i := range 2 {
 		fx.pending[i] = newProcess(true)
 		fx.spareP[i] = newProcess(false)
-		s, err := c.CreateDossier(ctx, fmt.Sprint("spare-", i))
+		s, err := c.CreateDossier(ctx, fmt.Sprint("spare-", i), nil)
 		require.NoError(t, err)
 		fx.spareD[i] = s.DossierID
 	}
@@ -1008,7 +1014,7 @@ func (fx *faultFixture) call(ctx context.Context, c *assure.Client, ep assure.En
 	case assure.EndpointToken: // a fresh client fetches a token first
 		_, err = c.DocumentTypes(ctx, "")
 	case assure.EndpointCreateDossier:
-		_, err = c.CreateDossier(ctx, fmt.Sprint("created-", round))
+		_, err = c.CreateDossier(ctx, fmt.Sprint("created-", round), nil)
 	case assure.EndpointGetDossier:
 		_, err = c.GetDossier(ctx, fx.dossier)
 	case assure.EndpointListDossiers:
@@ -1016,7 +1022,7 @@ func (fx *faultFixture) call(ctx context.Context, c *assure.Client, ep assure.En
 	case assure.EndpointDeleteDossier:
 		err = c.DeleteDossier(ctx, fx.spareD[round])
 	case assure.EndpointCreateProcess:
-		_, err = c.CreateProcess(ctx, fx.dossier, assure.CreateProcessRequest{ProcessType: assure.ProcessTypeDocument, DocumentID: 137})
+		_, err = c.CreateProcess(ctx, fx.dossier, assure.CreateProcessRequest{ProcessType: pictureid.ProcessDocument, DocumentID: 137}, nil)
 	case assure.EndpointGetProcess:
 		_, err = c.GetProcess(ctx, fx.dossier, fx.final)
 	case assure.EndpointSetImages:
@@ -1024,7 +1030,7 @@ func (fx *faultFixture) call(ctx context.Context, c *assure.Client, ep assure.En
 	case assure.EndpointGetImage:
 		_, err = c.GetImage(ctx, fx.dossier, fx.final, assure.DepictionFront)
 	case assure.EndpointStartVerification:
-		_, err = c.StartVerification(ctx, fx.dossier, fx.pending[round])
+		_, err = c.StartVerification(ctx, fx.dossier, fx.pending[round], nil)
 	case assure.EndpointDeleteProcess:
 		err = c.DeleteProcess(ctx, fx.dossier, fx.spareP[round])
 	case assure.EndpointDocumentTypes:
@@ -1098,7 +1104,7 @@ func TestContractFaultMatrix(t *testing.T) {
 				err := fx.call(ctx, h.newClient(mutate), ep, 0)
 				h.noFaults()
 				require.Error(t, err)
-				assert.Equal(t, assure.Retryable, assure.ClassOf(err), "%v", err)
+				assert.Equal(t, fault.Retry, fault.Of(err), "%v", err)
 				attempts := h.log.of(ep)
 				sent := h.total(ep) - sum(before.Requests[string(ep)])
 				if throttled {
@@ -1209,9 +1215,9 @@ func TestContractOutcomeUnknownCanBeReadBack(t *testing.T) {
 	c := h.client
 
 	h.inject(assure.EndpointCreateDossier, emulator.FaultSpec{Reset: 1})
-	_, err := c.CreateDossier(ctx, "attempt-1") // reset before the handler
+	_, err := c.CreateDossier(ctx, "attempt-1", nil) // reset before the handler
 	assert.True(t, assure.IsOutcomeUnknown(err), "%v", err)
-	_, err = c.CreateDossier(ctx, "attempt-2") // reset after the handler
+	_, err = c.CreateDossier(ctx, "attempt-2", nil) // reset after the handler
 	assert.True(t, assure.IsOutcomeUnknown(err), "%v", err)
 	h.noFaults()
 	ds, err := c.ListDossiers(ctx)
@@ -1222,11 +1228,11 @@ func TestContractOutcomeUnknownCanBeReadBack(t *testing.T) {
 	d := ds[0].DossierID
 
 	h.inject(assure.EndpointCreateProcess, emulator.FaultSpec{ServerError: 1})
-	_, err = c.CreateProcess(ctx, d, assure.CreateProcessRequest{ProcessType: assure.ProcessTypeDocument, DocumentID: 137})
+	_, err = c.CreateProcess(ctx, d, assure.CreateProcessRequest{ProcessType: pictureid.ProcessDocument, DocumentID: 137}, nil)
 	assert.True(t, assure.IsOutcomeUnknown(err), "%v", err)
 	assert.Contains(t, []int{500, 502, 503}, assure.StatusCodeOf(err))
 	h.inject(assure.EndpointCreateProcess, emulator.FaultSpec{Truncate: 1})
-	_, err = c.CreateProcess(ctx, d, assure.CreateProcessRequest{ProcessType: assure.ProcessTypeDocument, DocumentID: 137})
+	_, err = c.CreateProcess(ctx, d, assure.CreateProcessRequest{ProcessType: pictureid.ProcessDocument, DocumentID: 137}, nil)
 	assert.True(t, assure.IsOutcomeUnknown(err), "%v", err)
 	h.noFaults()
 	dr, err := c.GetDossier(ctx, d)
@@ -1237,13 +1243,13 @@ func TestContractOutcomeUnknownCanBeReadBack(t *testing.T) {
 
 	require.NoError(t, c.SetImages(ctx, d, p, assure.Images{Front: img(testimage.FrontJPEG(t, seedHolder()))}))
 	h.inject(assure.EndpointStartVerification, emulator.FaultSpec{Reset: 1})
-	_, err = c.StartVerification(ctx, d, p) // reset before the handler
+	_, err = c.StartVerification(ctx, d, p, nil) // reset before the handler
 	assert.True(t, assure.IsOutcomeUnknown(err), "%v", err)
 	got, err := c.GetProcess(ctx, d, p)
 	require.NoError(t, err)
 	assert.Equal(t, assure.StatusPending, got.Status, "not started: the caller may start again")
 	assert.Zero(t, h.emu.Counters().StartRequests[p])
-	_, err = c.StartVerification(ctx, d, p) // reset after the handler
+	_, err = c.StartVerification(ctx, d, p, nil) // reset after the handler
 	assert.True(t, assure.IsOutcomeUnknown(err), "%v", err)
 	h.noFaults()
 	got, err = c.GetProcess(ctx, d, p)
@@ -1277,9 +1283,9 @@ func TestContractRepeatedDeleteAfterLostAnswer(t *testing.T) {
 			h := newHarness(t, nil)
 			ctx := context.Background()
 			c := h.client
-			d, err := c.CreateDossier(ctx, "doomed")
+			d, err := c.CreateDossier(ctx, "doomed", nil)
 			require.NoError(t, err)
-			pr, err := c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: assure.ProcessTypeDocument, DocumentID: 137})
+			pr, err := c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: pictureid.ProcessDocument, DocumentID: 137}, nil)
 			require.NoError(t, err)
 
 			h.inject(assure.EndpointDeleteProcess, tc.spec)
@@ -1301,9 +1307,9 @@ func TestContractRepeatedDeleteAfterLostAnswer(t *testing.T) {
 			// Without a lost answer, a 404 is still the caller's error.
 			h.log.setHook(nil)
 			err = c.DeleteDossier(ctx, d.DossierID)
-			assertProblem(t, err, assure.Permanent, 404, "Not Found", "Dossier not found.")
+			assertProblem(t, err, fault.Record, 404, "Not Found", "Dossier not found.")
 			err = c.DeleteProcess(ctx, d.DossierID, pr.ProcessID)
-			assertProblem(t, err, assure.Permanent, 404, "Not Found", "Dossier not found.")
+			assertProblem(t, err, fault.Record, 404, "Not Found", "Dossier not found.")
 		})
 	}
 }
@@ -1341,11 +1347,11 @@ func TestContractConcurrentRecords(t *testing.T) {
 	c := h.client
 	run := func(ctx context.Context, i int) (*assure.Process, error) {
 		v := variants[i%len(variants)]
-		d, err := c.CreateDossier(ctx, fmt.Sprintf("record-%03d", i))
+		d, err := c.CreateDossier(ctx, fmt.Sprintf("record-%03d", i), nil)
 		if err != nil {
 			return nil, err
 		}
-		pr, err := c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: assure.ProcessTypeDocumentSelfie, DocumentID: 137})
+		pr, err := c.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{ProcessType: pictureid.ProcessDocumentSelfie, DocumentID: 137}, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -1355,7 +1361,7 @@ func TestContractConcurrentRecords(t *testing.T) {
 		if err := c.SetImages(ctx, d.DossierID, pr.ProcessID, v.imgs); err != nil {
 			return nil, err
 		}
-		if _, err := c.StartVerification(ctx, d.DossierID, pr.ProcessID); err != nil {
+		if _, err := c.StartVerification(ctx, d.DossierID, pr.ProcessID, nil); err != nil {
 			return nil, err
 		}
 		p, err := awaitFinal(ctx, c, d.DossierID, pr.ProcessID)

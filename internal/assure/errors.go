@@ -9,39 +9,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"reverify/internal/fault"
 )
-
-// Class says what the caller should do about a failed call.
-type Class int
-
-const (
-	// Retryable: a transient failure (transport error, 408, 429, 5xx); the
-	// same call may succeed later. For calls that are not idempotent, see
-	// OutcomeUnknownError: the state must be read back before trying again.
-	Retryable Class = iota + 1
-	// Permanent: this request will not succeed as sent (other 4xx); give up
-	// on this record.
-	Permanent
-	// Fatal: no request of this run will succeed (credentials refused after a
-	// token refresh, 403, token endpoint refusing the client); abort the run.
-	Fatal
-	// Canceled: the caller's context ended.
-	Canceled
-)
-
-func (c Class) String() string {
-	switch c {
-	case Retryable:
-		return "retryable"
-	case Permanent:
-		return "permanent"
-	case Fatal:
-		return "fatal"
-	case Canceled:
-		return "canceled"
-	}
-	return "unknown"
-}
 
 // APIError is an HTTP error answer of the Assure API.
 type APIError struct {
@@ -96,26 +66,31 @@ func (e *APIError) Code() string {
 	return fmt.Sprintf("http_%d", e.StatusCode)
 }
 
-// Class implements the classification of API answers.
-func (e *APIError) Class() Class {
+// Fault classifies an API answer: 408, 429 and 5xx are temporary (Retry);
+// 401 and 403, and any refusal of the token endpoint (invalid_client,
+// unauthorized_client, invalid_scope), mean no request of the run will
+// succeed (Abort); every other 4xx concerns this request only (Record). For
+// calls that are not idempotent a temporary failure becomes an
+// OutcomeUnknownError: the state is read back before trying again.
+func (e *APIError) Fault() fault.Kind {
 	switch {
 	case e.StatusCode == http.StatusRequestTimeout, e.StatusCode == http.StatusTooManyRequests,
 		e.StatusCode >= 500:
-		return Retryable
+		return fault.Retry
 	case e.StatusCode == http.StatusUnauthorized, e.StatusCode == http.StatusForbidden:
-		return Fatal
+		return fault.Abort
 	case e.Endpoint == EndpointToken && e.StatusCode >= 400:
-		// invalid_client, unauthorized_client, invalid_scope: nothing will work.
-		return Fatal
+		return fault.Abort
 	}
-	return Permanent
+	return fault.Record
 }
 
 // OutcomeUnknownError is returned by CreateDossier, CreateProcess and
 // StartVerification when the request may have reached the API but no
 // answer was read (connection reset after sending, timeout, 5xx, truncated
-// body). The client never repeats such a call: the caller must read the state
-// back (get dossier / get process) before deciding to call again.
+// body), and the caller's read-back could not settle it (or there was none).
+// The client never repeats such a call blindly: it asks the caller's
+// read-back first (see ReadBack). Its Kind is that of the failure it wraps.
 type OutcomeUnknownError struct {
 	Endpoint Endpoint
 	Err      error
@@ -146,30 +121,13 @@ type TransportError struct {
 func (e *TransportError) Error() string { return fmt.Sprintf("%s: %v", e.Endpoint, e.Err) }
 func (e *TransportError) Unwrap() error { return e.Err }
 
-// ClassOf classifies any error returned by the client.
-func ClassOf(err error) Class {
-	if err == nil {
-		return 0
+// Fault: a transport failure is temporary (Retry), unless it is the
+// caller's context being canceled (Abort).
+func (e *TransportError) Fault() fault.Kind {
+	if errors.Is(e.Err, context.Canceled) {
+		return fault.Abort
 	}
-	var ae *APIError
-	if errors.As(err, &ae) {
-		return ae.Class()
-	}
-	var te *TransportError
-	if errors.As(err, &te) {
-		if errors.Is(err, context.Canceled) {
-			return Canceled
-		}
-		return Retryable
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return Canceled
-	}
-	var ce *ConfigError
-	if errors.As(err, &ce) {
-		return Fatal
-	}
-	return Permanent
+	return fault.Retry
 }
 
 // RetryAfterOf returns the Retry-After the server asked for, if any.
@@ -194,6 +152,9 @@ func StatusCodeOf(err error) int {
 type ConfigError struct{ Msg string }
 
 func (e *ConfigError) Error() string { return "assure client: " + e.Msg }
+
+// Fault: a misconfigured client is a configuration error.
+func (e *ConfigError) Fault() fault.Kind { return fault.Config }
 
 // notSent reports whether a transport error happened before the request could
 // have reached the server.

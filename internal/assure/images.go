@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reverify/internal/pictureid"
 )
 
 // Image is one image to upload. ContentType is "image/jpeg" or "image/png";
@@ -18,17 +19,6 @@ type Image struct {
 // Images are the depictions of one set-images call; nil ones are not sent.
 type Images struct {
 	Front, Back, Selfie *Image
-}
-
-// SniffImageType returns "image/jpeg" or "image/png" from the magic bytes, or "".
-func SniffImageType(b []byte) string {
-	switch {
-	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
-		return "image/jpeg"
-	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
-		return "image/png"
-	}
-	return ""
 }
 
 // imagesBody returns a body factory for {"front":"data:…;base64,…",…}. The
@@ -52,9 +42,9 @@ func imagesBody(imgs Images) (func() (io.Reader, int64), error) {
 		}
 		p.ct = p.img.ContentType
 		if p.ct == "" {
-			p.ct = SniffImageType(p.img.Data)
+			p.ct = pictureid.Sniff(p.img.Data)
 		}
-		if p.ct != "image/jpeg" && p.ct != "image/png" {
+		if p.ct != pictureid.JPEG && p.ct != pictureid.PNG {
 			return nil, fmt.Errorf("%s image: content type %q is not image/jpeg or image/png", p.key, p.ct)
 		}
 		parts = append(parts, p)

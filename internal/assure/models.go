@@ -19,12 +19,6 @@ import (
 // Provider is the only provider reverify uses.
 const ProviderPictureID = "signicatpictureid"
 
-// Process types of PictureID.
-const (
-	ProcessTypeDocument       = "document"
-	ProcessTypeDocumentSelfie = "documentSelfie"
-)
-
 // Depictions (image roles).
 const (
 	DepictionFront    = "front"

@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"reverify/internal/fault"
 )
 
 // tokenCache fetches OAuth2 client-credentials tokens (HTTP Basic client
@@ -22,7 +23,7 @@ type tokenCache struct {
 	cfg         clientcredentials.Config
 	httpClient  *http.Client
 	renewBefore time.Duration
-	owner       *Client // for the observer and retry policy
+	owner       *Client // its policy, bucket and observer
 
 	mu      sync.Mutex
 	token   *oauth2.Token
@@ -44,14 +45,15 @@ func newTokenCache(cfg Config, owner *Client) *tokenCache {
 	}
 }
 
-// get returns a valid access token, fetching one when needed.
-func (t *tokenCache) get(ctx context.Context) (string, error) {
+// get returns a valid access token, fetching one when needed, within the
+// budget of the call that needs it (by its deadline).
+func (t *tokenCache) get(ctx context.Context, deadline time.Time) (string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.token != nil && time.Now().Before(t.renewAt) {
 		return t.token.AccessToken, nil
 	}
-	tok, err := t.fetch(ctx)
+	tok, err := t.fetch(ctx, deadline)
 	if err != nil {
 		return "", err
 	}
@@ -88,49 +90,51 @@ func renewTime(tok *oauth2.Token, renewBefore time.Duration, now time.Time) time
 	return tok.Expiry.Add(-margin)
 }
 
-// fetch asks the token endpoint for a token, retrying transient failures
-// (transport errors, 429, 5xx) with the client's policy. The token request
-// is idempotent: repeating it only issues another token.
-func (t *tokenCache) fetch(ctx context.Context) (*oauth2.Token, error) {
+// fetch asks the token endpoint for a token: a call of its own under the
+// client's policy (the shared bucket, retries of transport errors, 429 and
+// 5xx), within its own budget and the budget of the call that needs it
+// (deadline). The token request is idempotent: repeating it only issues
+// another token.
+func (t *tokenCache) fetch(ctx context.Context, deadline time.Time) (*oauth2.Token, error) {
 	c := t.owner
 	start := time.Now()
+	if own := start.Add(c.retry.MaxElapsed); deadline.IsZero() || own.Before(deadline) {
+		deadline = own
+	}
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	var last error
 	for n := 1; ; n++ {
+		if err := c.limit.wait(wctx); err != nil {
+			return nil, c.ended(ctx, EndpointToken, n-1, start, last, err)
+		}
 		tok, err := t.fetchOnce(ctx, n)
 		if err == nil {
 			return tok, nil
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("token: %w", ctx.Err())
+			return nil, c.ended(ctx, EndpointToken, n, start, err, ctx.Err())
 		}
-		if ClassOf(err) != Retryable {
+		if fault.Of(err) != fault.Retry {
 			return nil, err
 		}
-		wait := c.retry.Backoff(n)
-		if ra, ok := RetryAfterOf(err); ok {
-			wait = min(ra, c.retry.MaxRetryAfter)
-		}
-		throttled := StatusCodeOf(err) == http.StatusTooManyRequests
-		if (n >= c.retry.MaxAttempts && !throttled) || time.Since(start)+wait > c.retry.MaxElapsed {
-			return nil, fmt.Errorf("token: giving up after %d attempts: %w", n, err)
-		}
-		if err := sleep(ctx, wait); err != nil {
-			return nil, fmt.Errorf("token: %w", err)
+		last = err
+		if err := c.backoff(ctx, wctx, EndpointToken, n, start, err); err != nil {
+			return nil, err
 		}
 	}
 }
 
 func (t *tokenCache) fetchOnce(ctx context.Context, n int) (tok *oauth2.Token, err error) {
-	obs := t.owner.obs
-	if err := obs.Wait(ctx, EndpointToken); err != nil {
-		return nil, err
-	}
+	c := t.owner
 	began := time.Now()
 	status := 0
+	var retryAfter time.Duration
 	defer func() {
-		obs.Done(ctx, Attempt{Endpoint: EndpointToken, Method: http.MethodPost, StatusCode: status,
-			Latency: time.Since(began), Number: n, Err: err})
+		c.observe(ctx, Attempt{Endpoint: EndpointToken, Method: http.MethodPost, StatusCode: status,
+			Latency: time.Since(began), Number: n, Err: err, RetryAfter: retryAfter})
 	}()
-	actx, cancel := context.WithTimeout(ctx, t.owner.reqLimit)
+	actx, cancel := context.WithTimeout(ctx, c.reqLimit)
 	defer cancel()
 	actx = context.WithValue(actx, oauth2.HTTPClient, t.httpClient)
 	tok, err = t.cfg.Token(actx)
@@ -145,8 +149,8 @@ func (t *tokenCache) fetchOnce(ctx context.Context, n int) (tok *oauth2.Token, e
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.Response != nil {
 		status = re.Response.StatusCode
-		ae := &APIError{Endpoint: EndpointToken, Method: http.MethodPost, StatusCode: status,
-			RetryAfter: parseRetryAfter(re.Response.Header.Get("Retry-After"), time.Now())}
+		retryAfter = parseRetryAfter(re.Response.Header.Get("Retry-After"), time.Now())
+		ae := &APIError{Endpoint: EndpointToken, Method: http.MethodPost, StatusCode: status, RetryAfter: retryAfter}
 		if json.Unmarshal(re.Body, &ae.Body) != nil || (ae.Body.OAuthError == "" && ae.Body.Title == "") {
 			ae.Body = ErrorBody{OAuthError: re.ErrorCode, OAuthDescription: re.ErrorDescription}
 			if ae.Body.OAuthError == "" {

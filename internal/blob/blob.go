@@ -15,6 +15,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"reverify/internal/fault"
 )
 
 // Errors callers can test with errors.Is.
@@ -24,7 +26,13 @@ var (
 	// ErrTooLarge: the object is larger than the caller's cap.
 	ErrTooLarge = errors.New("object larger than the size cap")
 	// ErrAccessDenied: the credentials are missing, wrong or not allowed.
-	ErrAccessDenied = errors.New("access denied")
+	// Nothing else of the run will work with them: fault.Abort.
+	ErrAccessDenied = fault.New(fault.Abort, "access denied")
+	// ErrNotCreated (wraps ErrNotFound): the store's root does not exist
+	// yet, and the store creates it on its first write — an output nobody
+	// has written to, which lists as empty for readers that allow it. A
+	// missing S3 bucket is ErrNotFound only: writes cannot create it.
+	ErrNotCreated = fmt.Errorf("the folder does not exist yet: %w", ErrNotFound)
 )
 
 // Object describes a stored object.
@@ -58,6 +66,40 @@ type Store interface {
 	Create(ctx context.Context, key string) (Writer, error)
 	// Delete removes the object; deleting a missing object is not an error.
 	Delete(ctx context.Context, key string) error
+}
+
+// Appender is a store that can append to an object in place and make what
+// was appended durable (a local folder: one file per object). Stores without
+// it (S3) write whole objects only; a caller that needs a growing log writes
+// a series of objects there instead (see internal/journal).
+type Appender interface {
+	// Append opens key for appending, creating it when missing.
+	Append(ctx context.Context, key string) (AppendWriter, error)
+}
+
+// AppendWriter appends to one object.
+type AppendWriter interface {
+	io.Writer
+	// Sync makes everything written so far durable.
+	Sync() error
+	Close() error
+}
+
+// Preparer is a store that has something to set up before it is written to
+// (a local folder that does not exist yet).
+type Preparer interface {
+	Prepare(ctx context.Context) error
+}
+
+// Prepare readies s for writing, so that an output that cannot be written
+// fails before any work is done, naming why: a local folder is created; other
+// stores have nothing to prepare (an S3 prefix needs no creation, and a
+// missing bucket fails at the first write).
+func Prepare(ctx context.Context, s Store) error {
+	if p, ok := s.(Preparer); ok {
+		return p.Prepare(ctx)
+	}
+	return nil
 }
 
 // Writer is a streamed object write.

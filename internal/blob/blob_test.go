@@ -1,6 +1,8 @@
 package blob
 
 import (
+	"reverify/internal/fault"
+
 	"bytes"
 	"context"
 	"errors"
@@ -218,7 +220,9 @@ func TestFileURIRoundTrip(t *testing.T) {
 	}
 }
 
-func TestTransient(t *testing.T) {
+// The store's errors say what to do about them (package fault): temporary
+// failures are Retry, access denied Abort, the rest is the caller's call.
+func TestErrorsAreClassified(t *testing.T) {
 	ctx := context.Background()
 	statusSrv := func(code int, body string) string {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -239,18 +243,18 @@ func TestTransient(t *testing.T) {
 	}
 
 	err := get(statusSrv(http.StatusServiceUnavailable, "<Error><Code>SlowDown</Code><Message>slow down</Message></Error>"))
-	assert.True(t, Transient(err), "503 after retries: %v", err)
+	assert.Equal(t, fault.Retry, fault.Of(err), "503 after retries: %v", err)
 	err = get(statusSrv(http.StatusInternalServerError, "<Error><Code>InternalError</Code></Error>"))
-	assert.True(t, Transient(err), "500: %v", err)
+	assert.Equal(t, fault.Retry, fault.Of(err), "500: %v", err)
 
 	err = get(statusSrv(http.StatusForbidden, "<Error><Code>AccessDenied</Code></Error>"))
 	assert.ErrorIs(t, err, ErrAccessDenied)
-	assert.False(t, Transient(err), "403: %v", err)
+	assert.Equal(t, fault.Abort, fault.Of(err), "403: %v", err)
 	err = get(statusSrv(http.StatusNotFound, "<Error><Code>NoSuchKey</Code></Error>"))
 	assert.ErrorIs(t, err, ErrNotFound)
-	assert.False(t, Transient(err))
+	assert.Equal(t, fault.Record, fault.Of(err))
 	err = get(statusSrv(http.StatusBadRequest, "<Error><Code>InvalidArgument</Code></Error>"))
-	assert.False(t, Transient(err), "400: %v", err)
+	assert.Equal(t, fault.Record, fault.Of(err), "400: %v", err)
 
 	// Nothing listens on a closed listener's port.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -258,11 +262,12 @@ func TestTransient(t *testing.T) {
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close())
 	err = get("http://" + addr)
-	assert.True(t, Transient(err), "connection refused: %v", err)
+	assert.Equal(t, fault.Retry, fault.Of(err), "connection refused: %v", err)
 
-	assert.False(t, Transient(nil))
-	assert.False(t, Transient(context.Canceled))
-	assert.False(t, Transient(fmt.Errorf("x: %w", ErrTooLarge)))
-	assert.False(t, Transient(errors.New("some client error")))
-	assert.True(t, Transient(fmt.Errorf("read: %w", io.ErrUnexpectedEOF)))
+	assert.False(t, transient(nil))
+	assert.False(t, transient(context.Canceled))
+	assert.False(t, transient(fmt.Errorf("x: %w", ErrTooLarge)))
+	assert.False(t, transient(errors.New("some client error")))
+	assert.True(t, transient(fmt.Errorf("read: %w", io.ErrUnexpectedEOF)))
+	assert.Equal(t, fault.Retry, fault.Of(classify(fmt.Errorf("read: %w", io.ErrUnexpectedEOF))))
 }

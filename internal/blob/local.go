@@ -58,6 +58,30 @@ func (l *Local) path(key string) (string, error) {
 	return filepath.Join(l.root, filepath.FromSlash(k)), nil
 }
 
+// Prepare implements Preparer: it creates the folder.
+func (l *Local) Prepare(context.Context) error {
+	if err := os.MkdirAll(l.root, 0o755); err != nil {
+		return fmt.Errorf("%s: cannot create the folder: %w", l.URI(), mapFSErr(err))
+	}
+	return nil
+}
+
+// Append implements Appender: the object is a file opened for appending.
+func (l *Local) Append(_ context.Context, key string) (AppendWriter, error) {
+	p, err := l.path(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return nil, fmt.Errorf("append %s: %w", l.KeyURI(key), mapFSErr(err))
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("append %s: %w", l.KeyURI(key), mapFSErr(err))
+	}
+	return f, nil
+}
+
 // List implements Store. Keys come in the same order as S3's: byte-wise
 // lexical order of the whole key (a folder "a" sorts as "a/", after "a-b"
 // and "a.txt"), so both stores list an archive identically. Only one
@@ -67,6 +91,9 @@ func (l *Local) path(key string) (string, error) {
 func (l *Local) List(ctx context.Context, prefix string, fn func(Object) error) error {
 	want := strings.TrimLeft(prefix, "/")
 	info, err := os.Stat(l.root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("list %s: %w", l.URI(), ErrNotCreated)
+	}
 	if err != nil {
 		return fmt.Errorf("list %s: %w", l.URI(), mapFSErr(err))
 	}

@@ -11,7 +11,8 @@ import (
 // Opener opens stores by URI, sharing one S3 client across all S3 stores.
 // It is safe for concurrent use.
 type Opener struct {
-	opts S3Options
+	opts   S3Options
+	noSync bool
 
 	mu     sync.Mutex
 	client *s3.Client
@@ -19,6 +20,13 @@ type Opener struct {
 
 // NewOpener returns an Opener whose S3 stores use opts.
 func NewOpener(opts S3Options) *Opener { return &Opener{opts: opts} }
+
+// WithoutSync returns an Opener whose local stores do not fsync their writes
+// (Local.NoSync): for bulk output that can be made again, such as sample
+// archives; never for reports or journals.
+func (o *Opener) WithoutSync() *Opener {
+	return &Opener{opts: o.opts, noSync: true}
+}
 
 // Open returns the store rooted at uri.
 func (o *Opener) Open(ctx context.Context, uri string) (Store, error) {
@@ -32,7 +40,14 @@ func (o *Opener) Open(ctx context.Context, uri string) (Store, error) {
 // OpenLocation returns the store rooted at loc.
 func (o *Opener) OpenLocation(ctx context.Context, loc Location) (Store, error) {
 	if loc.Scheme == "file" {
-		return NewLocal(loc.Path)
+		l, err := NewLocal(loc.Path)
+		if err != nil {
+			return nil, err
+		}
+		if o.noSync {
+			l = l.NoSync()
+		}
+		return l, nil
 	}
 	c, err := o.s3Client(ctx)
 	if err != nil {

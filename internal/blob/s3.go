@@ -169,7 +169,7 @@ func (s *S3) Get(ctx context.Context, key string, max int64) ([]byte, error) {
 	defer out.Body.Close()
 	b, err := readCapped(out.Body, max, aws.ToInt64(out.ContentLength))
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", s.KeyURI(key), err)
+		return nil, fmt.Errorf("get %s: %w", s.KeyURI(key), classify(err))
 	}
 	return b, nil
 }
@@ -196,7 +196,7 @@ type s3Body struct {
 func (b *s3Body) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err != nil && err != io.EOF {
-		err = fmt.Errorf("read %s: %w", b.uri, err)
+		err = fmt.Errorf("read %s: %w", b.uri, classify(err))
 	}
 	return n, err
 }
@@ -312,7 +312,8 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 }
 
 // mapS3Err maps S3 error codes onto the package's errors, keeping the
-// original text (code and message) for the reader.
+// original text (code and message) for the reader, and classifies the rest
+// (classify).
 func mapS3Err(err error) error {
 	var nsk *types.NoSuchKey
 	var nf *types.NotFound
@@ -344,5 +345,5 @@ func mapS3Err(err error) error {
 			return fmt.Errorf("%w (%v)", ErrNotFound, err)
 		}
 	}
-	return err
+	return classify(err)
 }

@@ -9,15 +9,29 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+
+	"reverify/internal/fault"
 )
 
-// Transient reports whether err is a temporary store failure that may succeed
+// classify marks a store failure with what the caller should do about it
+// (package fault): a temporary failure is fault.Retry; access denied is
+// fault.Abort (ErrAccessDenied says so itself); anything else is left to
+// the caller, who knows what the object was for (a missing image ends a
+// record, a missing archive the run).
+func classify(err error) error {
+	if transient(err) {
+		return fault.Mark(fault.Retry, err)
+	}
+	return err
+}
+
+// transient reports whether err is a temporary store failure that may succeed
 // when tried again later: a network error, a timeout, throttling or a server
 // error (5xx), including one the SDK already retried until its attempts ran
 // out. Missing objects, size caps, access denied, invalid keys, a canceled
 // context and every other client error are not transient: retrying them
 // cannot help.
-func Transient(err error) bool {
+func transient(err error) bool {
 	switch {
 	case err == nil,
 		errors.Is(err, ErrNotFound),

@@ -5,21 +5,23 @@ import (
 
 	"reverify/internal/assure"
 	"reverify/internal/blob"
+	"reverify/internal/pictureid"
+	"reverify/internal/pipeline"
 )
 
 // Config is reverify's whole configuration. The yaml tags are the keys of
 // the YAML file; nested keys are addressed with dots (api.retry.max_attempts)
 // by Set, by REVERIFY_* environment variables and in error messages.
 type Config struct {
-	Run              RunConfig              `yaml:"run"`
-	Source           SourceConfig           `yaml:"source"`
-	Output           OutputConfig           `yaml:"output"`
-	API              APIConfig              `yaml:"api"`
-	Concurrency      ConcurrencyConfig      `yaml:"concurrency"`
-	Poll             PollConfig             `yaml:"poll"`
-	FailureThreshold FailureThresholdConfig `yaml:"failure_threshold"`
-	Emulator         EmulatorConfig         `yaml:"emulator"`
-	Logging          LoggingConfig          `yaml:"logging"`
+	Run              RunConfig            `yaml:"run"`
+	Source           SourceConfig         `yaml:"source"`
+	Output           OutputConfig         `yaml:"output"`
+	API              APIConfig            `yaml:"api"`
+	Concurrency      pipeline.Concurrency `yaml:"concurrency"`
+	Poll             pipeline.PollConfig  `yaml:"poll"`
+	FailureThreshold pipeline.Threshold   `yaml:"failure_threshold"`
+	Emulator         EmulatorConfig       `yaml:"emulator"`
+	Logging          LoggingConfig        `yaml:"logging"`
 }
 
 // RunConfig identifies the run and bounds it.
@@ -99,8 +101,8 @@ type APIConfig struct {
 	Burst int `yaml:"burst"`
 	// RequestTimeout bounds one HTTP attempt.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
-	// Retry bounds the client's own retries.
-	Retry RetryConfig `yaml:"retry"`
+	// Retry is the call policy of every API call (assure.RetryPolicy).
+	Retry assure.RetryPolicy `yaml:"retry"`
 	// TokenRenewBefore renews a cached token this long before it expires.
 	TokenRenewBefore time.Duration `yaml:"token_renew_before"`
 
@@ -109,53 +111,6 @@ type APIConfig struct {
 	// printed.
 	ClientID     string `yaml:"-"`
 	ClientSecret string `yaml:"-"`
-}
-
-// RetryConfig mirrors assure.RetryPolicy.
-type RetryConfig struct {
-	MaxAttempts   int           `yaml:"max_attempts"`
-	BaseDelay     time.Duration `yaml:"base_delay"`
-	MaxDelay      time.Duration `yaml:"max_delay"`
-	MaxRetryAfter time.Duration `yaml:"max_retry_after"`
-	MaxElapsed    time.Duration `yaml:"max_elapsed"`
-}
-
-// ConcurrencyConfig sizes the pipeline's stages.
-type ConcurrencyConfig struct {
-	// Uploads is the number of records fetched and uploaded at once (their
-	// images are in memory).
-	Uploads int `yaml:"uploads"`
-	// InFlight caps the started processes being polled at once.
-	InFlight int `yaml:"in_flight"`
-	// PollWorkers is the number of goroutines issuing polls.
-	PollWorkers int `yaml:"poll_workers"`
-	// Finalizers is the number of goroutines downloading results and
-	// deleting dossiers.
-	Finalizers int `yaml:"finalizers"`
-}
-
-// PollConfig schedules the polls of one process. The times are API times:
-// in dry runs EffectivePoll scales them by emulator.time_scale.
-type PollConfig struct {
-	// InitialDelay is the wait before the first poll after start.
-	InitialDelay time.Duration `yaml:"initial_delay"`
-	// Multiplier grows the interval after each poll.
-	Multiplier float64 `yaml:"multiplier"`
-	// MaxInterval caps the interval.
-	MaxInterval time.Duration `yaml:"max_interval"`
-	// Jitter spreads each interval by ± this fraction.
-	Jitter float64 `yaml:"jitter"`
-	// Deadline per record; then the outcome is timeout (process id kept).
-	Deadline time.Duration `yaml:"deadline"`
-}
-
-// FailureThresholdConfig aborts a run that fails wholesale.
-type FailureThresholdConfig struct {
-	// MinRecords is the number of outcomes judged.
-	MinRecords int `yaml:"min_records"`
-	// MaxErrorShare aborts the run (exit 4) when more than this share of
-	// the first MinRecords outcomes are error.
-	MaxErrorShare float64 `yaml:"max_error_share"`
 }
 
 // EmulatorConfig configures the in-process emulator of dry runs.
@@ -200,7 +155,7 @@ func defaults() Config {
 		Source: SourceConfig{
 			Archive:            "./archive",
 			DefaultDocumentID:  137,
-			DefaultProcessType: assure.ProcessTypeDocumentSelfie,
+			DefaultProcessType: pictureid.ProcessDocumentSelfie,
 			MaxImageBytes:      10 * MiB,
 			MinWidth:           200,
 			MinHeight:          200,
@@ -216,7 +171,7 @@ func defaults() Config {
 			Rate:           20,
 			Burst:          10,
 			RequestTimeout: 2 * time.Minute,
-			Retry: RetryConfig{
+			Retry: assure.RetryPolicy{
 				MaxAttempts:   4,
 				BaseDelay:     250 * time.Millisecond,
 				MaxDelay:      10 * time.Second,
@@ -225,15 +180,15 @@ func defaults() Config {
 			},
 			TokenRenewBefore: 60 * time.Second,
 		},
-		Concurrency: ConcurrencyConfig{Uploads: 16, InFlight: 2000, PollWorkers: 8, Finalizers: 4},
-		Poll: PollConfig{
+		Concurrency: pipeline.Concurrency{Uploads: 16, InFlight: 2000, PollWorkers: 8, Finalizers: 4},
+		Poll: pipeline.PollConfig{
 			InitialDelay: 20 * time.Second,
 			Multiplier:   2,
 			MaxInterval:  60 * time.Second,
 			Jitter:       0.2,
 			Deadline:     30 * time.Minute,
 		},
-		FailureThreshold: FailureThresholdConfig{MinRecords: 50, MaxErrorShare: 0.5},
+		FailureThreshold: pipeline.Threshold{MinRecords: 50, MaxErrorShare: 0.5},
 		Emulator:         EmulatorConfig{TimeScale: 0.01, Seed: 1},
 		Logging:          LoggingConfig{Level: "info", Format: "auto", ProgressInterval: 30 * time.Second},
 	}

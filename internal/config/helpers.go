@@ -3,8 +3,8 @@ package config
 import (
 	"time"
 
-	"reverify/internal/assure"
 	"reverify/internal/blob"
+	"reverify/internal/pipeline"
 )
 
 // Shard returns this shard's index K (0-based) and the shard count N from
@@ -28,33 +28,6 @@ func (c Config) EffectiveRate() float64 {
 	return c.API.Rate / float64(n)
 }
 
-// RetryPolicy maps api.retry onto the client's retry policy.
-func (c Config) RetryPolicy() assure.RetryPolicy {
-	r := c.API.Retry
-	return assure.RetryPolicy{
-		MaxAttempts:   r.MaxAttempts,
-		BaseDelay:     r.BaseDelay,
-		MaxDelay:      r.MaxDelay,
-		MaxRetryAfter: r.MaxRetryAfter,
-		MaxElapsed:    r.MaxElapsed,
-	}
-}
-
-// AssureConfig maps the api section and the credentials onto the client's
-// configuration. HTTPClient, Scope and Observer are left for the caller; a
-// dry run replaces the URLs and credentials with the emulator's.
-func (c Config) AssureConfig() assure.Config {
-	return assure.Config{
-		BaseURL:          c.API.BaseURL,
-		TokenURL:         c.API.TokenURL,
-		ClientID:         c.API.ClientID,
-		ClientSecret:     c.API.ClientSecret,
-		RequestTimeout:   c.API.RequestTimeout,
-		TokenRenewBefore: c.API.TokenRenewBefore,
-		Retry:            c.RetryPolicy(),
-	}
-}
-
 // SourceS3 returns the S3 options for the archive.
 func (c Config) SourceS3() blob.S3Options { return c.Source.S3 }
 
@@ -70,7 +43,7 @@ func (c Config) OutputS3() blob.S3Options {
 // EffectivePoll returns the poll timings to use in real time: in dry runs
 // the API-time timings of the poll section shrink by emulator.time_scale,
 // as the emulator's delays do; otherwise they are returned unchanged.
-func (c Config) EffectivePoll() PollConfig {
+func (c Config) EffectivePoll() pipeline.PollConfig {
 	p := c.Poll
 	if !c.Run.DryRun {
 		return p

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
 	"reverify/internal/blob"
@@ -29,17 +30,27 @@ func TestShardAndEffectiveRate(t *testing.T) {
 	assert.Equal(t, [2]int{0, 1}, [2]int{k, n})
 }
 
-func TestRetryPolicyAndAssureConfig(t *testing.T) {
+// Every configuration batch run accepts keeps a record's set images and
+// start verification inside the provider's 15 minutes between the first
+// image and the start (see assure.RetryPolicy).
+func TestRetryBudgetFitsTheSubmitWindow(t *testing.T) {
 	c := withCreds(Default())
-	c.API.Retry = RetryConfig{MaxAttempts: 6, BaseDelay: time.Second, MaxDelay: 20 * time.Second, MaxRetryAfter: time.Minute, MaxElapsed: 5 * time.Minute}
-	want := assure.RetryPolicy{MaxAttempts: 6, BaseDelay: time.Second, MaxDelay: 20 * time.Second, MaxRetryAfter: time.Minute, MaxElapsed: 5 * time.Minute}
-	assert.Equal(t, want, c.RetryPolicy())
-	ac := c.AssureConfig()
-	assert.Equal(t, assure.Config{
-		BaseURL: assure.DefaultBaseURL, TokenURL: assure.DefaultTokenURL,
-		ClientID: fakeID, ClientSecret: fakeSecret,
-		RequestTimeout: 2 * time.Minute, TokenRenewBefore: time.Minute, Retry: want,
-	}, ac)
+	require.NoError(t, c.Validate(), "the defaults: 2 × (2m + 2m) = 8m")
+	assert.LessOrEqual(t, c.API.Retry.WorstSubmit(c.API.RequestTimeout), assure.SubmitWindow)
+
+	c.API.Retry.MaxElapsed = 5*time.Minute + 30*time.Second // 2 × (5m30s + 2m) = 15m: just fits
+	require.NoError(t, c.Validate())
+
+	c.API.Retry.MaxElapsed = 6 * time.Minute
+	err := c.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "api.retry.max_elapsed: with api.request_timeout 2m0s")
+	assert.Contains(t, err.Error(), "= 16m0s, more than the 15m0s")
+	assert.Contains(t, err.Error(), "at most 5m30s (got 6m0s)")
+
+	c.API.Retry.MaxElapsed = time.Minute
+	c.API.RequestTimeout = 7 * time.Minute
+	assert.ErrorContains(t, c.Validate(), "api.retry.max_elapsed")
 }
 
 func TestS3Options(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 
 	"reverify/internal/assure"
 	"reverify/internal/blob"
+	"reverify/internal/pictureid"
+	"reverify/internal/pipeline"
 )
 
 // Validate checks every field and returns all problems as Errors, one per
@@ -23,9 +25,9 @@ func (c Config) Validate() error {
 	c.Source.validate(&v)
 	c.Output.validate(&v)
 	c.API.validate(&v, c.Run.DryRun)
-	c.Concurrency.validate(&v)
-	c.Poll.validate(&v)
-	c.FailureThreshold.validate(&v)
+	validateConcurrency(&v, c.Concurrency)
+	validatePoll(&v, c.Poll)
+	validateThreshold(&v, c.FailureThreshold)
 	c.Emulator.validate(&v)
 	c.Logging.validate(&v)
 	return v.err()
@@ -88,10 +90,10 @@ func (s SourceConfig) validate(v *Errors) {
 	}
 	atLeast(v, "source.default_document_id", s.DefaultDocumentID, 1)
 	switch s.DefaultProcessType {
-	case assure.ProcessTypeDocumentSelfie, assure.ProcessTypeDocument:
+	case pictureid.ProcessDocumentSelfie, pictureid.ProcessDocument:
 	default:
 		v.add("source.default_process_type", fmt.Sprintf("must be %s or %s (got %q)",
-			assure.ProcessTypeDocumentSelfie, assure.ProcessTypeDocument, s.DefaultProcessType))
+			pictureid.ProcessDocumentSelfie, pictureid.ProcessDocument, s.DefaultProcessType))
 	}
 	if s.MaxImageBytes <= 0 {
 		v.add("source.max_image_bytes", fmt.Sprintf("must be > 0 (got %s)", s.MaxImageBytes))
@@ -133,6 +135,13 @@ func (a APIConfig) validate(v *Errors, dryRun bool) {
 	}
 	positive(v, "api.retry.max_retry_after", a.Retry.MaxRetryAfter)
 	positive(v, "api.retry.max_elapsed", a.Retry.MaxElapsed)
+	// Set images and start verification are two calls of one budget each;
+	// the provider fails a start more than 15 minutes after the first image.
+	if worst := a.Retry.WorstSubmit(a.RequestTimeout); a.Retry.MaxElapsed > 0 && a.RequestTimeout > 0 && worst > assure.SubmitWindow {
+		v.add("api.retry.max_elapsed", fmt.Sprintf("with api.request_timeout %s, a record's set images and start verification may take "+
+			"2 × (max_elapsed + request_timeout) = %s, more than the %s the provider allows between the first image and the start; "+
+			"at most %s (got %s)", a.RequestTimeout, worst, assure.SubmitWindow, max(assure.SubmitWindow/2-a.RequestTimeout, 0), a.Retry.MaxElapsed))
+	}
 	nonNegative(v, "api.token_renew_before", a.TokenRenewBefore)
 	if dryRun {
 		return
@@ -145,14 +154,14 @@ func (a APIConfig) validate(v *Errors, dryRun bool) {
 	}
 }
 
-func (c ConcurrencyConfig) validate(v *Errors) {
+func validateConcurrency(v *Errors, c pipeline.Concurrency) {
 	atLeast(v, "concurrency.uploads", c.Uploads, 1)
 	atLeast(v, "concurrency.in_flight", c.InFlight, 1)
 	atLeast(v, "concurrency.poll_workers", c.PollWorkers, 1)
 	atLeast(v, "concurrency.finalizers", c.Finalizers, 1)
 }
 
-func (p PollConfig) validate(v *Errors) {
+func validatePoll(v *Errors, p pipeline.PollConfig) {
 	nonNegative(v, "poll.initial_delay", p.InitialDelay)
 	if !(p.Multiplier >= 1) || !finite(p.Multiplier) {
 		v.add("poll.multiplier", fmt.Sprintf("must be >= 1 (got %v)", p.Multiplier))
@@ -164,7 +173,7 @@ func (p PollConfig) validate(v *Errors) {
 	positive(v, "poll.deadline", p.Deadline)
 }
 
-func (f FailureThresholdConfig) validate(v *Errors) {
+func validateThreshold(v *Errors, f pipeline.Threshold) {
 	atLeast(v, "failure_threshold.min_records", f.MinRecords, 1)
 	if !(f.MaxErrorShare > 0 && f.MaxErrorShare <= 1) {
 		v.add("failure_threshold.max_error_share", fmt.Sprintf("must be in (0, 1], 1 disabling the threshold (got %v)", f.MaxErrorShare))

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"reverify/internal/assure"
+	"reverify/internal/pictureid"
 	"reverify/internal/pipeline"
 	"reverify/internal/report"
 	"reverify/internal/source"
@@ -27,9 +28,9 @@ func TestAbortWhileSubmittersFinishRecords(t *testing.T) {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			arch := &slowArchive{n: 40, fast: 2}
 			p, err := pipeline.New(pipeline.Options{
-				RunID: "abort", ShardCount: 1, Uploads: 8, InFlight: 8, PollWorkers: 1, Finalizers: 1,
-				Step:      pipeline.StepPolicy{Attempts: 1, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond},
-				Threshold: pipeline.Threshold{MinRecords: 2, MaxErrorShare: 0.5},
+				RunID: "abort", ShardCount: 1,
+				Concurrency: pipeline.Concurrency{Uploads: 8, InFlight: 8, PollWorkers: 1, Finalizers: 1},
+				Threshold:   pipeline.Threshold{MinRecords: 2, MaxErrorShare: 0.5},
 			}, pipeline.Deps{Archive: arch, API: refusingAPI{}, Rows: &memSink{}})
 			require.NoError(t, err)
 			_, err = p.Run(context.Background())
@@ -47,7 +48,7 @@ type slowArchive struct{ n, fast int }
 func (a *slowArchive) Records(ctx context.Context, fn func(source.Record) error) error {
 	for i := 1; i <= a.n; i++ {
 		if err := fn(source.Record{ID: fmt.Sprintf("rec-%03d", i), Origin: "test", DocumentID: 137,
-			ProcessType: assure.ProcessTypeDocument}); err != nil {
+			ProcessType: pictureid.ProcessDocument}); err != nil {
 			return err
 		}
 	}
@@ -68,7 +69,7 @@ func (a *slowArchive) Load(ctx context.Context, r source.Record) (*source.Images
 // refusingAPI refuses every dossier with a permanent error (HTTP 400).
 type refusingAPI struct{ pipeline.API }
 
-func (refusingAPI) CreateDossier(context.Context, string) (*assure.Dossier, error) {
+func (refusingAPI) CreateDossier(context.Context, string, assure.ReadBack[assure.Dossier]) (*assure.Dossier, error) {
 	return nil, &assure.APIError{Endpoint: assure.EndpointCreateDossier, Method: "POST", StatusCode: 400}
 }
 
@@ -79,15 +80,25 @@ func (refusingAPI) DocumentTypes(context.Context, string) ([]assure.DocumentType
 
 // memSink keeps rows in memory.
 type memSink struct {
-	mu   sync.Mutex
-	rows []report.Row
+	mu     sync.Mutex
+	rows   []report.Row
+	totals report.Totals
 }
 
 func (s *memSink) Write(_ context.Context, rows ...report.Row) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rows = append(s.rows, rows...)
+	for i := range rows {
+		s.totals.Add(&rows[i])
+	}
 	return nil
+}
+
+func (s *memSink) Written() report.Totals {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.totals
 }
 func (s *memSink) FlushIfDue(context.Context) error { return nil }
 func (s *memSink) Close(context.Context) error      { return nil }

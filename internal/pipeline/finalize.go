@@ -10,42 +10,42 @@ import (
 	"time"
 
 	"reverify/internal/assure"
+	"reverify/internal/fault"
 	"reverify/internal/report"
 )
 
-// pollOnce reads a started process once. done reports that the task leaves
-// polling: final, past its deadline, or failed for good (its row says so).
-// err is fatal for the run.
-func (p *Pipeline) pollOnce(ctx context.Context, t *task) (done bool, err error) {
-	ctx = withStats(ctx, &t.stats)
-	t.stats.polls.Add(1)
-	pr, err := p.deps.API.GetProcess(ctx, t.dossierID, t.processID)
+// pollOnce reads a started process once. done reports that the record leaves
+// polling: final, past its deadline, or failed for good (its state says
+// which). err is fatal for the run.
+func (p *Pipeline) pollOnce(ctx context.Context, t *record) (done bool, err error) {
+	ctx = withStats(ctx, &t.effort)
+	t.effort.polls.Add(1)
+	pr, err := p.deps.API.GetProcess(ctx, t.st.dossier, t.st.process)
 	now := p.opt.Now()
-	if err != nil {
-		switch assure.ClassOf(err) {
-		case assure.Fatal, assure.Canceled:
-			return false, err
-		case assure.Permanent:
-			// 404: the process is gone (deleted, expired, or an emulator
-			// restart lost it). The record ends as error, the run goes on.
-			p.fail(t, errorCode(err), fmt.Errorf("get process %s: %w", t.processID, err))
-			t.dossierGone = assure.StatusCodeOf(err) == http.StatusNotFound
-			return true, nil
-		}
-		p.log.Debug("poll failed; will poll again", "record_id", t.rec.ID, "process_id", t.processID, "error", err)
-	} else if pr.Status.Final() {
-		t.process = pr
+	switch kind := fault.Of(err); {
+	case err == nil && pr.Status.Final():
+		t.st.finish(pr, now)
 		return true, nil
+	case fault.Fatal(err):
+		return false, err
+	case kind == fault.Record:
+		// 404: the process is gone (deleted, expired, or an emulator
+		// restart lost it). The record ends as error, the run goes on.
+		t.st.fail(errorCode(err), fmt.Errorf("get process %s: %w", t.st.process, err), now)
+		t.st.dossierGone = assure.StatusCodeOf(err) == http.StatusNotFound
+		return true, nil
+	case err != nil:
+		p.log.Debug("poll failed; will poll again", "record_id", t.rec.ID, "process_id", t.st.process, "error", err)
 	}
 	if !t.deadline.IsZero() && !now.Before(t.deadline) {
-		t.timedOut = true
+		t.st.timeout(p.opt.Poll.Deadline, now)
 		return true, nil
 	}
 	return false, nil
 }
 
-// finalizeLoop finishes tasks that left polling.
-func (p *Pipeline) finalizeLoop(ctx context.Context, finals <-chan *task, rows chan<- *task) error {
+// finalizeLoop finishes records that left polling.
+func (p *Pipeline) finalizeLoop(ctx context.Context, finals <-chan *record, rows chan<- *record) error {
 	for t := range finals {
 		if t.interrupted {
 			// Left for the next run, which polls it again (journal).
@@ -56,41 +56,32 @@ func (p *Pipeline) finalizeLoop(ctx context.Context, finals <-chan *task, rows c
 		if err := p.finalize(ctx, t); err != nil {
 			return err
 		}
-		if err := sendTask(ctx, rows, t); err != nil {
+		if err := send(ctx, rows, t); err != nil {
 			return err
 		}
 	}
 	return ctx.Err()
 }
 
-// finalize completes a task's row: the result, the optional zip, the
-// dossier's deletion. The row is journaled before the dossier is deleted, so
-// a crash between the two never loses a paid result.
-func (p *Pipeline) finalize(ctx context.Context, t *task) error {
-	ctx = withStats(ctx, &t.stats)
-	log := p.log.With("record_id", t.rec.ID, "dossier_id", t.dossierID, "process_id", t.processID)
-	switch {
-	case t.process != nil:
-		applyProcess(&t.row, t.process)
-		if p.opt.DownloadResults {
-			if err := p.download(ctx, t); err != nil {
-				if fatal(err) {
-					return err
-				}
-				log.Warn("full result not downloaded", "error", err)
+// finalize completes a record that left polling: the optional zip, the final
+// journal entry, the dossier's deletion. The final entry is on storage
+// before the dossier is deleted, so a crash between the two never loses a
+// paid result.
+func (p *Pipeline) finalize(ctx context.Context, t *record) error {
+	ctx = withStats(ctx, &t.effort)
+	log := p.log.With("record_id", t.rec.ID, "dossier_id", t.st.dossier, "process_id", t.st.process)
+	if p.opt.DownloadResults && t.st.end.process != nil {
+		if err := p.download(ctx, t); err != nil {
+			if fault.Fatal(err) {
+				return err
 			}
+			log.Warn("full result not downloaded", "error", err)
 		}
-	case t.timedOut:
-		t.row.Outcome = report.OutcomeTimeout
-		t.row.ErrorCode = "deadline"
-		t.row.ErrorMessage = report.NonEmpty(fmt.Sprintf("no final status within %s of the start; the process is kept for a later run", p.opt.Poll.Deadline))
-		finishRow(&t.row)
 	}
-	completeRow(&t.row, &t.stats, t.submitted, p.opt.Now())
-	if err := p.journal(ctx, Entry{Type: EntryFinal, Record: t.rec.ID, Dossier: t.dossierID, Process: t.processID, Row: &t.row}); err != nil {
+	if err := p.journal(ctx, t.final()); err != nil {
 		return err
 	}
-	if t.row.Outcome != report.OutcomeTimeout && !p.opt.KeepDossiers {
+	if t.st.end.outcome != report.OutcomeTimeout && !p.opt.KeepDossiers {
 		// Deleting the dossier deletes the API's copy of the result: the
 		// final entry must be on storage first, also where the journal only
 		// checkpoints (S3). Else a crash right after the deletion loses the
@@ -99,27 +90,26 @@ func (p *Pipeline) finalize(ctx context.Context, t *task) error {
 			return err
 		}
 		if err := p.deleteDossier(ctx, t); err != nil {
-			if fatal(err) {
+			if fault.Fatal(err) {
 				return err
 			}
 			log.Warn("dossier not deleted; `batch cleanup` removes it", "error", err)
 		}
-		stampEffort(&t.row, &t.stats) // count the deletion too
 	}
-	log.Debug("record done", "outcome", t.row.Outcome, "reason", t.row.Reason)
+	log.Debug("record done", "outcome", t.st.end.outcome)
 	return nil
 }
 
 // download stores the process's full-result zip under the output.
-func (p *Pipeline) download(ctx context.Context, t *task) error {
-	switch t.process.Status {
+func (p *Pipeline) download(ctx context.Context, t *record) error {
+	switch t.st.end.process.Status {
 	case assure.StatusAccepted, assure.StatusRejected, assure.StatusInconclusive:
 	default:
 		return nil // no zip for failed or canceled processes
 	}
 	var zip []byte
 	for n := 0; ; n++ {
-		data, ready, err := p.deps.API.DownloadResult(ctx, t.dossierID, t.processID)
+		data, ready, err := p.deps.API.DownloadResult(ctx, t.st.dossier, t.st.process)
 		if err != nil {
 			return fmt.Errorf("download result: %w", err)
 		}
@@ -127,18 +117,24 @@ func (p *Pipeline) download(ctx context.Context, t *task) error {
 			zip = data
 			break
 		}
+		// 204: the zip is not there yet. This is waiting for the API's
+		// side, not a retry of a failed call.
 		if n >= 3 {
 			return errors.New("download result: still not ready (204)")
 		}
-		if err := sleepCtx(ctx, max(p.opt.Poll.InitialDelay/4, 10*time.Millisecond)); err != nil {
-			return err
+		t := time.NewTimer(max(p.opt.Poll.InitialDelay/4, 10*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
 		}
 	}
 	key := report.RunPrefix(p.opt.RunID) + "results/" + safeKey(t.rec.ID) + ".zip"
 	if err := p.deps.Results.Put(ctx, key, zip); err != nil {
 		return fmt.Errorf("store result zip: %w", err)
 	}
-	t.row.ResultZipURI = report.NonEmpty(p.deps.Results.KeyURI(key))
+	t.zipURI = p.deps.Results.KeyURI(key)
 	return nil
 }
 
@@ -155,32 +151,31 @@ func safeKey(id string) string {
 	return strings.Join(segs, "/")
 }
 
-// deleteDossier deletes the task's dossier (404: already gone).
-func (p *Pipeline) deleteDossier(ctx context.Context, t *task) error {
-	if t.dossierID == "" || t.dossierGone {
+// deleteDossier deletes the record's dossier (404: already gone).
+func (p *Pipeline) deleteDossier(ctx context.Context, t *record) error {
+	if t.st.dossier == "" || t.st.dossierGone {
 		return nil
 	}
-	err := p.deps.API.DeleteDossier(ctx, t.dossierID)
+	err := p.deps.API.DeleteDossier(ctx, t.st.dossier)
 	if err != nil && assure.StatusCodeOf(err) != http.StatusNotFound {
 		return fmt.Errorf("delete dossier: %w", err)
 	}
-	t.dossierGone = true
-	return p.journal(ctx, Entry{Type: EntryDeleted, Record: t.rec.ID, Dossier: t.dossierID})
+	return p.journal(ctx, t.st.dossierDeleted(t.rec.ID))
 }
 
-// deleteDossierQuietly deletes the dossier of a task that ends during
-// submission, logging a failure.
-func (p *Pipeline) deleteDossierQuietly(ctx context.Context, t *task) {
+// deleteDossierQuietly deletes the dossier of a record that ends without a
+// result (skipped, error), logging a failure.
+func (p *Pipeline) deleteDossierQuietly(ctx context.Context, t *record) {
 	if p.opt.KeepDossiers {
 		return
 	}
 	if err := p.deleteDossier(ctx, t); err != nil {
-		p.log.Warn("dossier not deleted; `batch cleanup` removes it", "record_id", t.rec.ID, "dossier_id", t.dossierID, "error", err)
+		p.log.Warn("dossier not deleted; `batch cleanup` removes it", "record_id", t.rec.ID, "dossier_id", t.st.dossier, "error", err)
 	}
 }
 
-// release frees the in-flight slot of a task that leaves without a row.
-func (p *Pipeline) release(t *task) {
+// release frees the in-flight slot of a record that leaves without a row.
+func (p *Pipeline) release(t *record) {
 	if t.hasSlot {
 		t.hasSlot = false
 		p.inFlight.Add(-1)

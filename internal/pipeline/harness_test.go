@@ -17,6 +17,8 @@ import (
 	"reverify/internal/assure"
 	"reverify/internal/assure/emulator"
 	"reverify/internal/blob"
+	"reverify/internal/journal"
+	"reverify/internal/pictureid"
 	"reverify/internal/pipeline"
 	"reverify/internal/report"
 	"reverify/internal/source"
@@ -39,6 +41,13 @@ const timeScale = 0.001
 
 func newHarness(t *testing.T, records int, mutate func(*emulator.Config)) *harness {
 	t.Helper()
+	return newHarnessOf(t, specimen.Options{Count: records, Seed: 7}, mutate)
+}
+
+// newHarnessOf is newHarness over the specimen archive opts describe.
+func newHarnessOf(t *testing.T, opts specimen.Options, mutate func(*emulator.Config)) *harness {
+	t.Helper()
+	records := opts.Count
 	// Registered first, so it runs after every other cleanup (the servers'
 	// Close): no goroutine of the run may outlive it.
 	ignore := goleak.IgnoreCurrent()
@@ -56,7 +65,7 @@ func newHarness(t *testing.T, records int, mutate func(*emulator.Config)) *harne
 
 	archive, err := blob.NewLocal(t.TempDir())
 	require.NoError(t, err)
-	_, err = specimen.Generate(ctx, archive, specimen.Options{Count: records, Seed: 7})
+	_, err = specimen.Generate(ctx, archive, opts)
 	require.NoError(t, err)
 	out, err := blob.NewLocal(t.TempDir())
 	require.NoError(t, err)
@@ -80,30 +89,29 @@ func newHarness(t *testing.T, records int, mutate func(*emulator.Config)) *harne
 func (h *harness) options(runID string) pipeline.Options {
 	return pipeline.Options{
 		RunID: runID, Shard: 0, ShardCount: 1,
-		Uploads: 8, InFlight: 200, PollWorkers: 4, Finalizers: 2,
+		Concurrency: pipeline.Concurrency{Uploads: 8, InFlight: 200, PollWorkers: 4, Finalizers: 2},
 		Poll: pipeline.PollConfig{InitialDelay: 20 * time.Millisecond, Multiplier: 1.5,
 			MaxInterval: 60 * time.Millisecond, Jitter: 0.2, Deadline: 5 * time.Second},
-		Step:        pipeline.StepPolicy{Attempts: 4, BaseDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond},
 		Threshold:   pipeline.Threshold{MinRecords: 20, MaxErrorShare: 0.5},
 		GracePeriod: 2 * time.Second,
 		DryRun:      true,
 	}
 }
 
-// client returns an Assure client through a fresh gate.
-func (h *harness) client(gate *pipeline.Gate) *assure.Client {
+// client returns an Assure client reporting to meter.
+func (h *harness) client(meter *pipeline.Meter) *assure.Client {
 	c, err := assure.New(assure.Config{
 		BaseURL: h.srv.URL + "/assure", TokenURL: h.srv.URL + "/auth/open/connect/token",
 		ClientID: emulator.DefaultClientID, ClientSecret: emulator.DefaultClientSecret,
-		Observer: gate,
-		Retry:    assure.RetryPolicy{BaseDelay: 2 * time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxRetryAfter: time.Second},
+		Rate: 2000, Burst: 100, Observer: meter,
+		Retry: assure.RetryPolicy{BaseDelay: 2 * time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxRetryAfter: time.Second},
 	})
 	require.NoError(h.t, err)
 	return c
 }
 
 // run runs one attempt of a run and returns its result and error.
-func (h *harness) run(ctx context.Context, opt pipeline.Options, resume *pipeline.ResumeState) (pipeline.Result, error) {
+func (h *harness) run(ctx context.Context, opt pipeline.Options, resume *journal.State) (pipeline.Result, error) {
 	h.t.Helper()
 	return h.attempt(ctx, opt, attemptHooks{resume: resume})
 }
@@ -112,7 +120,7 @@ func (h *harness) run(ctx context.Context, opt pipeline.Options, resume *pipelin
 type attemptHooks struct {
 	// resume, when set, is used as is; else it is loaded like batch run does
 	// (journal, committed rows, reconciliation with the API).
-	resume *pipeline.ResumeState
+	resume *journal.State
 	// onRow is called after every row with the pipeline (to Stop it) and
 	// the rows written so far.
 	onRow func(p *pipeline.Pipeline, done int64)
@@ -126,28 +134,25 @@ type attemptHooks struct {
 func (h *harness) attempt(ctx context.Context, opt pipeline.Options, hooks attemptHooks) (pipeline.Result, error) {
 	h.t.Helper()
 	arch, err := source.Open(ctx, blob.NewOpener(blob.S3Options{}), source.Config{
-		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: assure.ProcessTypeDocumentSelfie,
+		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: pictureid.ProcessDocumentSelfie,
 	})
 	require.NoError(h.t, err)
-	gate := pipeline.NewGate(2000, 100)
-	client := h.client(gate)
+	meter := pipeline.NewMeter()
+	client := h.client(meter)
 	resume := hooks.resume
 	if resume == nil {
 		resume, err = pipeline.LoadResume(ctx, h.out, client, opt.RunID, opt.Shard, opt.ShardCount, slog.New(slog.DiscardHandler))
 		require.NoError(h.t, err)
 	}
-	journal, attempt, err := pipeline.BeginAttempt(ctx, h.out, opt.RunID, opt.Shard, opt.ShardCount, resume, time.Now(), 0)
+	jr, attempt, err := pipeline.BeginAttempt(ctx, h.out, opt.RunID, opt.Shard, opt.ShardCount, resume, time.Now(), 0)
 	require.NoError(h.t, err)
-	defer func() { require.NoError(h.t, journal.Close()) }()
+	defer func() { require.NoError(h.t, jr.Close()) }()
 	w, err := report.NewWriter(h.out, report.WriterConfig{RunID: opt.RunID, Shard: opt.Shard, ShardCount: opt.ShardCount,
-		Attempt: attempt, OnCommit: func(part string, ids []string) {
-			_ = journal.Append(context.Background(), pipeline.Entry{Type: pipeline.EntryCommitted,
-				Records: ids, Part: part}, false)
-		}})
+		Attempt: attempt, OnCommit: jr.Committed})
 	require.NoError(h.t, err)
 	var p *pipeline.Pipeline
-	deps := pipeline.Deps{Archive: arch, API: client, Gate: gate, Rows: crashSink{w, hooks.crash},
-		Resume: resume, Results: h.out, Journal: journal}
+	deps := pipeline.Deps{Archive: arch, API: client, Meter: meter, Rows: crashSink{w, hooks.crash},
+		Resume: resume, Results: h.out, Journal: jr}
 	if hooks.onRow != nil {
 		deps.Progress = func(pr pipeline.Progress) { hooks.onRow(p, pr.Done) }
 	}
@@ -201,10 +206,10 @@ func (h *harness) loseOutput(runID string, runStart time.Time) error {
 			return err
 		}
 	}
-	line, err := json.Marshal(pipeline.Entry{V: pipeline.JournalVersion, Type: pipeline.EntryRun,
+	line, err := json.Marshal(journal.Entry{V: journal.Version, Type: journal.TypeRun,
 		Attempt: "20000101T000000Z-lost", RunStart: runStart})
 	if err != nil {
 		return err
 	}
-	return h.out.Put(ctx, pipeline.JournalPrefix(runID, 0, 1)+"20000101T000000Z-lost.jsonl", append(line, '\n'))
+	return h.out.Put(ctx, report.JournalPrefix(runID, 0, 1)+"20000101T000000Z-lost.jsonl", append(line, '\n'))
 }

@@ -28,6 +28,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"reverify/internal/assure"
+	"reverify/internal/fault"
+	"reverify/internal/journal"
 	"reverify/internal/report"
 	"reverify/internal/source"
 )
@@ -38,16 +40,20 @@ type Archive interface {
 	Load(ctx context.Context, r source.Record) (*source.Images, []source.Problem, error)
 }
 
-// API is what the pipeline needs of the Assure API client.
+// API is what the pipeline needs of the Assure API client. The client owns
+// the whole call policy — the shared rate bucket, Retry-After pauses,
+// retries, every call's budget, the classification of errors — and the
+// pipeline adds no retries: for the calls that are not idempotent it only
+// says how to read their state back (assure.ReadBack).
 type API interface {
-	CreateDossier(ctx context.Context, externalReference string) (*assure.Dossier, error)
+	CreateDossier(ctx context.Context, externalReference string, find assure.ReadBack[assure.Dossier]) (*assure.Dossier, error)
 	GetDossier(ctx context.Context, dossierID string) (*assure.DossierResponse, error)
 	ListDossiers(ctx context.Context) ([]assure.Dossier, error)
 	DeleteDossier(ctx context.Context, dossierID string) error
-	CreateProcess(ctx context.Context, dossierID string, req assure.CreateProcessRequest) (*assure.ProcessResponse, error)
+	CreateProcess(ctx context.Context, dossierID string, req assure.CreateProcessRequest, clear assure.ReadBack[assure.ProcessResponse]) (*assure.ProcessResponse, error)
 	DeleteProcess(ctx context.Context, dossierID, processID string) error
 	SetImages(ctx context.Context, dossierID, processID string, imgs assure.Images) error
-	StartVerification(ctx context.Context, dossierID, processID string) (*assure.VerifyResponse, error)
+	StartVerification(ctx context.Context, dossierID, processID string, confirm assure.ReadBack[assure.VerifyResponse]) (*assure.VerifyResponse, error)
 	GetProcess(ctx context.Context, dossierID, processID string) (*assure.Process, error)
 	DownloadResult(ctx context.Context, dossierID, processID string) ([]byte, bool, error)
 	DocumentTypes(ctx context.Context, provider string) ([]assure.DocumentType, error)
@@ -58,6 +64,17 @@ type RowSink interface {
 	Write(ctx context.Context, rows ...report.Row) error
 	FlushIfDue(ctx context.Context) error
 	Close(ctx context.Context) error
+	// Written returns the totals of the rows written so far.
+	Written() report.Totals
+}
+
+// Journal records the records' progress (internal/journal): Append returns
+// once a durable entry would survive a crash of this process, where the
+// store allows that cheaply; Sync once every entry appended so far is on
+// storage, on any store.
+type Journal interface {
+	Append(ctx context.Context, e journal.Entry) error
+	Sync(ctx context.Context) error
 }
 
 // ResultStore keeps full-result zips.
@@ -75,19 +92,8 @@ type Options struct {
 	Limit  int
 	DryRun bool
 
-	// Uploads bounds the records being fetched and uploaded at once: their
-	// images are in memory.
-	Uploads int
-	// InFlight bounds the records between their first paid call and their
-	// row: mostly processes being polled, which are cheap.
-	InFlight int
-	// PollWorkers poll due processes; Finalizers download and delete.
-	PollWorkers int
-	Finalizers  int
-	Poll        PollConfig
-	// Step retries a submit step whose call failed with a retryable error
-	// after the client's own retries.
-	Step StepPolicy
+	Concurrency
+	Poll PollConfig
 
 	DownloadResults bool
 	KeepDossiers    bool
@@ -102,25 +108,32 @@ type Options struct {
 	Now    func() time.Time
 }
 
-// StepPolicy bounds the pipeline's retries of one submit step.
-type StepPolicy struct {
-	Attempts  int           // default 3
-	BaseDelay time.Duration // default 1 s
-	MaxDelay  time.Duration // default 30 s
+// Concurrency sizes the stages. The yaml tags are the keys of the
+// configuration's concurrency section.
+type Concurrency struct {
+	// Uploads bounds the records being fetched and uploaded at once: their
+	// images are in memory.
+	Uploads int `yaml:"uploads"`
+	// InFlight bounds the records between their first paid call and their
+	// row: mostly processes being polled, which are cheap.
+	InFlight int `yaml:"in_flight"`
+	// PollWorkers poll due processes; Finalizers download and delete.
+	PollWorkers int `yaml:"poll_workers"`
+	Finalizers  int `yaml:"finalizers"`
 }
 
 // Deps are the pipeline's collaborators.
 type Deps struct {
 	Archive Archive
 	API     API
-	// Gate is the rate limiter the API client was built with (its Observer);
-	// used for the summary's call counts. Optional.
-	Gate    *Gate
+	// Meter is the API client's observer; the summary's call counts come
+	// from it. Optional.
+	Meter   *Meter
 	Rows    RowSink
 	Results ResultStore // required when Options.DownloadResults
 	Journal Journal     // optional: nil records nothing
-	// Resume holds what an earlier attempt of the same run left.
-	Resume *ResumeState
+	// Resume holds what earlier attempts of the same run left.
+	Resume *journal.State
 	// Progress, when set, is called with a snapshot after every row.
 	Progress func(Progress)
 }
@@ -160,7 +173,7 @@ type Pipeline struct {
 
 	stop     chan struct{} // closed by Stop: no new records
 	stopOnce atomic.Bool
-	// slots bounds the tasks between their first paid call and their row.
+	// slots bounds the records between their first paid call and their row.
 	slots chan struct{}
 
 	// documents are the documentIds the API accepts (nil: not checked).
@@ -193,15 +206,6 @@ func New(opt Options, deps Deps) (*Pipeline, error) {
 	opt.Finalizers = max(opt.Finalizers, 1)
 	if opt.Poll.Multiplier < 1 {
 		opt.Poll.Multiplier = 1
-	}
-	if opt.Step.Attempts <= 0 {
-		opt.Step.Attempts = 3
-	}
-	if opt.Step.BaseDelay <= 0 {
-		opt.Step.BaseDelay = time.Second
-	}
-	if opt.Step.MaxDelay <= 0 {
-		opt.Step.MaxDelay = 30 * time.Second
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -247,10 +251,10 @@ func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 
-	records := make(chan *task, p.opt.Uploads)
-	started := make(chan *task, p.opt.Uploads)
-	finals := make(chan *task, p.opt.Finalizers)
-	rows := make(chan *task, p.opt.Finalizers*2)
+	records := make(chan *record, p.opt.Uploads)
+	started := make(chan *record, p.opt.Uploads)
+	finals := make(chan *record, p.opt.Finalizers)
+	rows := make(chan *record, p.opt.Finalizers*2)
 
 	// drain closes GracePeriod after Stop: polling gives up then.
 	drain := make(chan struct{})
@@ -323,30 +327,25 @@ func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 	})
 
 	// Report writer.
-	var totals report.Totals
-	g.Go(func() error {
-		var err error
-		totals, err = p.writeLoop(gctx, rows, res.Started)
-		return err
-	})
+	g.Go(func() error { return p.writeLoop(gctx, rows, res.Started) })
 
 	err := g.Wait()
 	res.Listed = p.listed.Load()
 	res.Resumed = p.resumed.Load()
 	res.Interrupted = p.interrupted.Load()
-	res.Totals = totals
+	res.Totals = p.deps.Rows.Written()
 	res.Finished = p.opt.Now()
 	res.Stopped = p.stopOnce.Load()
-	if p.deps.Gate != nil {
-		res.Calls = p.deps.Gate.Stats()
+	if p.deps.Meter != nil {
+		res.Calls = p.deps.Meter.Stats()
 	}
 	return res, err
 }
 
 // list streams the archive's records of this shard into records. Records
 // whose row an earlier attempt committed are skipped; records an earlier
-// attempt finished without committing go straight to the writer.
-func (p *Pipeline) list(ctx context.Context, records chan<- *task, rows chan<- *task) error {
+// attempt ended without committing their row go straight to the writer.
+func (p *Pipeline) list(ctx context.Context, records chan<- *record, rows chan<- *record) error {
 	taken := 0
 	errStop := errors.New("stop listing")
 	err := p.deps.Archive.Records(ctx, func(r source.Record) error {
@@ -363,23 +362,23 @@ func (p *Pipeline) list(ctx context.Context, records chan<- *task, rows chan<- *
 		}
 		taken++
 		p.listed.Add(1)
-		t := p.newTask(r)
-		if st := p.deps.Resume.lookup(r.ID); st != nil {
-			if st.Committed {
+		t := &record{rec: r, heapIndex: -1}
+		if jr := p.deps.Resume.Lookup(r.ID); jr != nil {
+			if jr.Committed {
 				p.resumed.Add(1)
 				return nil
 			}
-			p.applyResume(t, st)
-			if st.Row != nil {
+			t.resume(jr)
+			if t.st.ended() {
 				// Final in an earlier attempt: its row needs no API call, only
 				// the dossier deletion that may not have happened.
-				if t.row.Outcome != report.OutcomeTimeout {
+				if t.st.end.outcome != report.OutcomeTimeout {
 					p.deleteDossierQuietly(ctx, t)
 				}
-				return sendTask(ctx, rows, t)
+				return send(ctx, rows, t)
 			}
 		}
-		return sendTask(ctx, records, t)
+		return send(ctx, records, t)
 	})
 	p.listingDone.Store(true)
 	if errors.Is(err, errStop) {
@@ -394,38 +393,13 @@ func (p *Pipeline) list(ctx context.Context, records chan<- *task, rows chan<- *
 	return nil
 }
 
-func sendTask(ctx context.Context, ch chan<- *task, t *task) error {
+func send(ctx context.Context, ch chan<- *record, t *record) error {
 	select {
 	case ch <- t:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// newTask prepares a record's row with everything known before any call.
-func (p *Pipeline) newTask(r source.Record) *task {
-	t := &task{rec: r, heapIndex: -1}
-	row := &t.row
-	row.RunID = p.opt.RunID
-	row.Shard = int32(p.opt.Shard)
-	row.ShardCount = int32(p.opt.ShardCount)
-	row.RecordID = r.ID
-	row.ExternalReference = ExternalReference(p.opt.RunID, r.ID)
-	row.Origin = r.Origin
-	row.FrontURI = report.NonEmpty(r.Front)
-	row.BackURI = report.NonEmpty(r.Back)
-	row.SelfieURI = report.NonEmpty(r.Selfie)
-	if r.DocumentID > 0 {
-		row.DocumentID = new(int32(r.DocumentID))
-	}
-	row.ProcessType = r.ProcessType
-	row.PreviousOutcome = report.NonEmpty(r.PreviousStatus)
-	row.DryRun = p.opt.DryRun
-	if len(r.Meta) > 0 {
-		row.Metadata = r.Meta
-	}
-	return t
 }
 
 // ExternalReference is the dossier reference of a record in a run: it ties
@@ -440,7 +414,7 @@ func ExternalReference(runID, recordID string) string { return runID + "/" + rec
 func (p *Pipeline) loadDocumentTypes(ctx context.Context) error {
 	types, err := p.deps.API.DocumentTypes(ctx, assure.ProviderPictureID)
 	if err != nil {
-		if fatal(err) {
+		if fault.Fatal(err) {
 			return fmt.Errorf("document types: %w", err)
 		}
 		p.log.Warn("document types unavailable: document ids are not checked before upload", "error", err)

@@ -7,21 +7,22 @@ import (
 	"time"
 )
 
-// PollConfig shapes how each started process is polled.
+// PollConfig shapes how each started process is polled. The yaml tags are
+// the keys of the configuration's poll section.
 type PollConfig struct {
 	// InitialDelay before the first poll after start (the provider's typical
 	// latency: polling earlier only spends calls).
-	InitialDelay time.Duration
+	InitialDelay time.Duration `yaml:"initial_delay"`
 	// Multiplier grows the interval after each poll that finds the process
 	// still running, up to MaxInterval.
-	Multiplier  float64
-	MaxInterval time.Duration
+	Multiplier  float64       `yaml:"multiplier"`
+	MaxInterval time.Duration `yaml:"max_interval"`
 	// Jitter spreads polls by ± this fraction so that processes started
 	// together are not polled together.
-	Jitter float64
+	Jitter float64 `yaml:"jitter"`
 	// Deadline per record, counted from start: then the outcome is timeout
 	// and the process id is kept for a later run.
-	Deadline time.Duration
+	Deadline time.Duration `yaml:"deadline"`
 }
 
 // next returns the interval after prev (0: the first poll).
@@ -48,10 +49,10 @@ func (c PollConfig) jittered(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * f)
 }
 
-// pollQueue orders in-flight tasks by their next poll time. The scheduler
+// pollQueue orders in-flight records by their next poll time. The scheduler
 // holds thousands of processes in it at the cost of one heap entry each; no
 // goroutine sleeps per process.
-type pollQueue []*task
+type pollQueue []*record
 
 func (q pollQueue) Len() int           { return len(q) }
 func (q pollQueue) Less(i, j int) bool { return q[i].nextPoll.Before(q[j].nextPoll) }
@@ -61,7 +62,7 @@ func (q pollQueue) Swap(i, j int) {
 	q[j].heapIndex = j
 }
 func (q *pollQueue) Push(x any) {
-	t := x.(*task)
+	t := x.(*record)
 	t.heapIndex = len(*q)
 	*q = append(*q, t)
 }
@@ -77,27 +78,27 @@ func (q *pollQueue) Pop() any {
 
 // pollResult is what a poll worker found.
 type pollResult struct {
-	t    *task
-	done bool // the task left polling (final, timeout, error); else poll again
+	t    *record
+	done bool // the record left polling (final, timeout, error); else poll again
 }
 
 // scheduler polls started processes when due with a fixed pool of workers,
-// and hands every task that left polling to out.
+// and hands every record that left polling to out.
 type scheduler struct {
 	cfg     PollConfig
 	workers int
 	now     func() time.Time
-	poll    func(ctx context.Context, t *task) (done bool, err error)
-	// drainBy, when closed, makes the scheduler give up on tasks still
+	poll    func(ctx context.Context, t *record) (done bool, err error)
+	// drainBy, when closed, makes the scheduler give up on records still
 	// polling: they go to out with interrupted set.
 	drainBy <-chan struct{}
 }
 
-// run polls until in is closed and every task has left. An error from poll
+// run polls until in is closed and every record has left. An error from poll
 // (fatal for the run) stops it.
-func (s *scheduler) run(ctx context.Context, in <-chan *task, out chan<- *task) error {
+func (s *scheduler) run(ctx context.Context, in <-chan *record, out chan<- *record) error {
 	var q pollQueue
-	work := make(chan *task, s.workers)
+	work := make(chan *record, s.workers)
 	results := make(chan pollResult, s.workers)
 	errc := make(chan error, s.workers)
 	wctx, stopWorkers := context.WithCancel(ctx)
@@ -122,12 +123,12 @@ func (s *scheduler) run(ctx context.Context, in <-chan *task, out chan<- *task) 
 	inOpen := true
 	draining := false
 	drainBy := s.drainBy
-	var pendingOut []*task
+	var pendingOut []*record
 
 	for {
 		now := s.now()
 		for !draining && q.Len() > 0 && outstanding < s.workers && !q[0].nextPoll.After(now) {
-			t := heap.Pop(&q).(*task)
+			t := heap.Pop(&q).(*record)
 			outstanding++
 			work <- t
 		}
@@ -142,12 +143,12 @@ func (s *scheduler) run(ctx context.Context, in <-chan *task, out chan<- *task) 
 			}
 			resetTimer(timer, d)
 		}
-		var sendCh chan<- *task
-		var next *task
+		var sendCh chan<- *record
+		var next *record
 		if len(pendingOut) > 0 {
 			sendCh, next = out, pendingOut[0]
 		}
-		var inCh <-chan *task
+		var inCh <-chan *record
 		if inOpen {
 			inCh = in
 		}
@@ -179,12 +180,12 @@ func (s *scheduler) run(ctx context.Context, in <-chan *task, out chan<- *task) 
 			pendingOut = pendingOut[1:]
 		case <-timer.C:
 		case <-drainBy:
-			// Stop polling: every waiting task leaves as interrupted; tasks
+			// Stop polling: every waiting record leaves as interrupted; records
 			// being polled leave when their poll returns.
 			draining = true
 			drainBy = nil
 			for q.Len() > 0 {
-				t := heap.Pop(&q).(*task)
+				t := heap.Pop(&q).(*record)
 				t.interrupted = true
 				pendingOut = append(pendingOut, t)
 			}
@@ -193,7 +194,7 @@ func (s *scheduler) run(ctx context.Context, in <-chan *task, out chan<- *task) 
 }
 
 // schedule queues t for its next poll.
-func (s *scheduler) schedule(q *pollQueue, t *task, now time.Time) {
+func (s *scheduler) schedule(q *pollQueue, t *record, now time.Time) {
 	t.pollInterval = s.cfg.next(t.pollInterval)
 	next := now.Add(s.cfg.jittered(t.pollInterval))
 	if !t.deadline.IsZero() && next.After(t.deadline) {

@@ -10,6 +10,8 @@ import (
 
 	"reverify/internal/assure"
 	"reverify/internal/blob"
+	"reverify/internal/fault"
+	"reverify/internal/journal"
 	"reverify/internal/report"
 )
 
@@ -28,8 +30,8 @@ const listWindow = 30 * 24 * time.Hour
 // the rows already committed to Parquet (the source of truth for "done"),
 // and — when there were earlier attempts — the API's own view, which covers
 // the last moments before a crash that the journal could not record.
-func LoadResume(ctx context.Context, out blob.Store, api ReconcileAPI, runID string, shard, count int, log *slog.Logger) (*ResumeState, error) {
-	st, err := ReadJournal(ctx, out, runID, shard, count)
+func LoadResume(ctx context.Context, out blob.Store, api ReconcileAPI, runID string, shard, count int, log *slog.Logger) (*journal.State, error) {
+	st, err := journal.Read(ctx, out, report.JournalPrefix(runID, shard, count))
 	if err != nil {
 		return nil, err
 	}
@@ -58,12 +60,12 @@ func LoadResume(ctx context.Context, out blob.Store, api ReconcileAPI, runID str
 // API knows and the journal does not: a process created or started just
 // before a crash is then polled, not created again. It returns how many
 // records it updated.
-func reconcile(ctx context.Context, api ReconcileAPI, st *ResumeState, runID string, shard, count int, log *slog.Logger) (int, error) {
+func reconcile(ctx context.Context, api ReconcileAPI, st *journal.State, runID string, shard, count int, log *slog.Logger) (int, error) {
 	found := 0
 	inShard := func(id string) bool { return InShard(id, shard, count) }
 	onProcess := func(id string, p assure.ListedProcess) error {
-		r := st.record(id)
-		if r.Committed || r.Row != nil || r.Process == p.ProcessID {
+		r := st.Record(id)
+		if r.Committed || r.Final != nil || r.Process == p.ProcessID {
 			return nil
 		}
 		if r.Started && r.Process != "" {
@@ -86,10 +88,10 @@ func reconcile(ctx context.Context, api ReconcileAPI, st *ResumeState, runID str
 		return nil
 	}
 	onDossier := func(id string, d assure.Dossier) error {
-		r := st.record(id)
+		r := st.Record(id)
 		switch {
 		case r.Dossier == d.DossierID:
-		case r.Dossier == "" && !r.Committed && r.Row == nil:
+		case r.Dossier == "" && !r.Committed && r.Final == nil:
 			r.Dossier = d.DossierID
 			found++
 		default:
@@ -139,6 +141,24 @@ func eachRunObject(ctx context.Context, api ReconcileAPI, runID string, runStart
 	return nil
 }
 
+// BeginAttempt opens the journal of the next attempt of a run shard, given
+// what earlier attempts left (resume), and returns it with the attempt's id.
+// The id starts with the attempt's number (report.AttemptID), so the journal
+// folder lists the attempts in the order they ran, which is the order
+// journal.Read folds them. The attempt's run entry is on storage when it
+// returns (journal.Begin).
+// flushEvery is the checkpoint interval where the store cannot append (0:
+// journal.DefaultFlushEvery).
+func BeginAttempt(ctx context.Context, out blob.Store, runID string, shard, count int, resume *journal.State,
+	started time.Time, flushEvery time.Duration) (*journal.Writer, string, error) {
+	attempt := report.AttemptID(resume.Attempts+1, started)
+	j, err := journal.Begin(ctx, out, report.JournalPrefix(runID, shard, count), attempt, started, resume.RunStart, flushEvery)
+	if err != nil {
+		return nil, "", err
+	}
+	return j, attempt, nil
+}
+
 // reconcileStart is where to start listing processes: a minute before the
 // run began (clock skew), within the API's 30-day window.
 func reconcileStart(runStart, now time.Time) time.Time {
@@ -169,7 +189,7 @@ func Cleanup(ctx context.Context, out blob.Store, api ReconcileAPI, runID string
 		return res, err
 	}
 	for _, sh := range shards {
-		st, err := ReadJournal(ctx, out, runID, sh.Shard, sh.Count)
+		st, err := journal.Read(ctx, out, report.JournalPrefix(runID, sh.Shard, sh.Count))
 		if err != nil {
 			return res, err
 		}
@@ -198,7 +218,7 @@ func Cleanup(ctx context.Context, out blob.Store, api ReconcileAPI, runID string
 		case assure.StatusCodeOf(err) == http.StatusNotFound:
 			// Already gone.
 		default:
-			if assure.ClassOf(err) == assure.Fatal || isCtxErr(err) {
+			if fault.Fatal(err) {
 				return res, err
 			}
 			res.Found++

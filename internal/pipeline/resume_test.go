@@ -11,6 +11,8 @@ import (
 
 	"reverify/internal/assure"
 	"reverify/internal/blob"
+	"reverify/internal/journal"
+	"reverify/internal/pictureid"
 	"reverify/internal/pipeline"
 	"reverify/internal/report"
 	"reverify/internal/source"
@@ -105,44 +107,44 @@ func TestResumeFindsProcessesTheJournalMissed(t *testing.T) {
 func TestFinalRowIsOnStorageBeforeTheDossierIsDeleted(t *testing.T) {
 	h := newHarness(t, 20, nil)
 	ctx := context.Background()
-	out := checkpointStore{h.out} // not *blob.Local: the journal checkpoints
+	out := checkpointStore{h.out} // cannot append: the journal checkpoints
 	const runID = "run-s3"
 	arch, err := source.Open(ctx, blob.NewOpener(blob.S3Options{}), source.Config{
-		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: assure.ProcessTypeDocumentSelfie,
+		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: pictureid.ProcessDocumentSelfie,
 	})
 	require.NoError(t, err)
-	gate := pipeline.NewGate(2000, 100)
+	meter := pipeline.NewMeter()
 	attempt := report.AttemptID(1, time.Now())
 	// An hour between checkpoints: only what the pipeline asks for is written.
-	journal, err := pipeline.OpenJournal(ctx, out, runID, 0, 1, attempt, time.Hour)
+	jr, err := journal.Open(ctx, out, report.JournalPrefix(runID, 0, 1), attempt, time.Hour)
 	require.NoError(t, err)
 	w, err := report.NewWriter(out, report.WriterConfig{RunID: runID, ShardCount: 1, Attempt: attempt})
 	require.NoError(t, err)
-	api := &deleteWatcher{Client: h.client(gate), check: func(dossier string) bool {
-		st, err := pipeline.ReadJournal(ctx, out, runID, 0, 1)
+	api := &deleteWatcher{Client: h.client(meter), check: func(dossier string) bool {
+		st, err := journal.Read(ctx, out, report.JournalPrefix(runID, 0, 1))
 		if err != nil {
 			return false
 		}
 		for _, r := range st.Records {
-			if r.Dossier == dossier && r.Row != nil {
+			if r.Dossier == dossier && r.Final != nil {
 				return true
 			}
 		}
 		return false
 	}}
-	p, err := pipeline.New(h.options(runID), pipeline.Deps{Archive: arch, API: api, Gate: gate, Rows: w,
-		Results: out, Journal: journal})
+	p, err := pipeline.New(h.options(runID), pipeline.Deps{Archive: arch, API: api, Meter: meter, Rows: w,
+		Results: out, Journal: jr})
 	require.NoError(t, err)
 	_, err = p.Run(ctx)
 	require.NoError(t, err)
-	require.NoError(t, journal.Close())
+	require.NoError(t, jr.Close())
 	assert.Positive(t, api.deleted.Load(), "dossiers deleted")
 	assert.Zero(t, api.early.Load(), "dossiers deleted while their final row was not yet on storage")
 	h.checkOutcomes(h.rows(runID))
 }
 
-// checkpointStore hides *blob.Local from OpenJournal, which then writes
-// checkpoint objects as on S3.
+// checkpointStore hides the local folder's blob.Appender from the journal,
+// which then writes checkpoint objects as on S3.
 type checkpointStore struct{ blob.Store }
 
 // deleteWatcher checks, at each dossier deletion, what the journal holds.
@@ -172,7 +174,7 @@ func TestResumeReplacesAnUnstartedProcessAndPollsAStartedOne(t *testing.T) {
 	ctx := context.Background()
 	const runID = "run-expiry"
 	arch, err := source.Open(ctx, blob.NewOpener(blob.S3Options{}), source.Config{
-		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: assure.ProcessTypeDocumentSelfie,
+		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: pictureid.ProcessDocumentSelfie,
 	})
 	require.NoError(t, err)
 	recs := acceptedRecords(t, h, arch, 2)
@@ -180,20 +182,17 @@ func TestResumeReplacesAnUnstartedProcessAndPollsAStartedOne(t *testing.T) {
 	// The earlier attempt: both records got a dossier and a process with
 	// their images, journaled; the second was started, its `started` entry
 	// lost.
-	client := h.client(pipeline.NewGate(2000, 100))
+	client := h.client(pipeline.NewMeter())
 	attempt := report.AttemptID(1, time.Now())
-	j, err := pipeline.OpenJournal(ctx, h.out, runID, 0, 1, attempt, 0)
+	j, err := journal.Begin(ctx, h.out, report.JournalPrefix(runID, 0, 1), attempt, time.Now(), time.Time{}, 0)
 	require.NoError(t, err)
-	require.NoError(t, j.Append(ctx, pipeline.Entry{V: pipeline.JournalVersion, Type: pipeline.EntryRun, Attempt: attempt,
-		RunStart: time.Now()}, true))
 	for i, r := range recs {
 		dossier, process, pages := submitByHand(t, client, arch, runID, r, i == 1)
-		for _, e := range []pipeline.Entry{
-			{Type: pipeline.EntryDossier, Record: r.ID, Dossier: dossier},
-			{Type: pipeline.EntryProcess, Record: r.ID, Dossier: dossier, Process: process, Pages: pages},
+		for _, e := range []journal.Entry{
+			{Type: journal.TypeDossier, Record: r.ID, Dossier: dossier},
+			{Type: journal.TypeProcess, Record: r.ID, Dossier: dossier, Process: process, Pages: pages},
 		} {
-			e.V = pipeline.JournalVersion
-			require.NoError(t, j.Append(ctx, e, true))
+			require.NoError(t, j.Append(ctx, e))
 		}
 	}
 	require.NoError(t, j.Close())
@@ -218,21 +217,21 @@ func TestAttemptKilledBeforeItsFirstCheckpointIsReconciled(t *testing.T) {
 	ctx := context.Background()
 	const runID = "run-early-kill"
 	arch, err := source.Open(ctx, blob.NewOpener(blob.S3Options{}), source.Config{
-		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: assure.ProcessTypeDocumentSelfie,
+		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: pictureid.ProcessDocumentSelfie,
 	})
 	require.NoError(t, err)
 	out := checkpointStore{h.out} // the same folder, written as on S3
 	now := time.Now()
-	j, _, err := pipeline.BeginAttempt(ctx, out, runID, 0, 1, &pipeline.ResumeState{}, now, time.Hour)
+	j, _, err := pipeline.BeginAttempt(ctx, out, runID, 0, 1, journal.NewState(), now, time.Hour)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = j.Close() })
 	// The first attempt started two verifications, then was killed before
 	// any checkpoint but the run entry.
-	client := h.client(pipeline.NewGate(2000, 100))
+	client := h.client(pipeline.NewMeter())
 	for _, r := range acceptedRecords(t, h, arch, 2) {
 		dossier, process, pages := submitByHand(t, client, arch, runID, r, true)
-		require.NoError(t, j.Append(ctx, pipeline.Entry{V: pipeline.JournalVersion, Type: pipeline.EntryStarted,
-			Record: r.ID, Dossier: dossier, Process: process, Pages: pages}, true)) // buffered, never written
+		require.NoError(t, j.Append(ctx, journal.Entry{Type: journal.TypeStarted,
+			Record: r.ID, Dossier: dossier, Process: process, Pages: pages})) // buffered, never written
 	}
 
 	_, err = h.attempt(ctx, h.options(runID), attemptHooks{})
@@ -262,10 +261,11 @@ func acceptedRecords(t *testing.T, h *harness, arch *source.Archive, n int) []so
 func submitByHand(t *testing.T, client *assure.Client, arch *source.Archive, runID string, r source.Record, start bool) (dossier, process string, pages int) {
 	t.Helper()
 	ctx := context.Background()
-	d, err := client.CreateDossier(ctx, pipeline.ExternalReference(runID, r.ID))
+	d, err := client.CreateDossier(ctx, pipeline.ExternalReference(runID, r.ID), nil)
 	require.NoError(t, err)
 	pr, err := client.CreateProcess(ctx, d.DossierID, assure.CreateProcessRequest{Provider: assure.ProviderPictureID,
-		ProcessType: r.ProcessType, DocumentID: r.DocumentID})
+		ProcessType: r.ProcessType, DocumentID: r.DocumentID}, nil)
+
 	require.NoError(t, err)
 	imgs, problems, err := arch.Load(ctx, r)
 	require.NoError(t, err)
@@ -274,12 +274,12 @@ func submitByHand(t *testing.T, client *assure.Client, arch *source.Archive, run
 	if pr.DocumentPages >= 2 {
 		up.Back = &assure.Image{Data: imgs.Back.Bytes, ContentType: imgs.Back.ContentType}
 	}
-	if r.ProcessType == assure.ProcessTypeDocumentSelfie {
+	if r.ProcessType == pictureid.ProcessDocumentSelfie {
 		up.Selfie = &assure.Image{Data: imgs.Selfie.Bytes, ContentType: imgs.Selfie.ContentType}
 	}
 	require.NoError(t, client.SetImages(ctx, d.DossierID, pr.ProcessID, up))
 	if start {
-		_, err := client.StartVerification(ctx, d.DossierID, pr.ProcessID)
+		_, err := client.StartVerification(ctx, d.DossierID, pr.ProcessID, nil)
 		require.NoError(t, err)
 	}
 	return d.DossierID, pr.ProcessID, pr.DocumentPages

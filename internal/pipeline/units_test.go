@@ -12,6 +12,8 @@ import (
 
 	"reverify/internal/assure"
 	"reverify/internal/blob"
+	"reverify/internal/fault"
+	"reverify/internal/journal"
 	"reverify/internal/report"
 	"reverify/internal/source"
 )
@@ -77,24 +79,22 @@ func TestPollIntervals(t *testing.T) {
 	}
 }
 
-// The scheduler polls thousands of tasks from one heap, each when due, and
+// The scheduler polls thousands of records from one heap, each when due, and
 // honours the deadline.
 func TestSchedulerPollsWhenDueAndTimesOut(t *testing.T) {
 	const n = 2000
-	type state struct{ polls int }
-	states := make([]state, n)
+	type polled struct{ polls int }
+	states := make([]polled, n)
 	s := &scheduler{
 		cfg:     PollConfig{InitialDelay: 5 * time.Millisecond, Multiplier: 2, MaxInterval: 20 * time.Millisecond, Deadline: time.Second},
 		workers: 4,
 		now:     time.Now,
-		poll: func(_ context.Context, tk *task) (bool, error) {
-			i := tk.heapIndex // not used by the queue while polled
-			_ = i
-			st := &states[tk.pages] // the test keeps the task's index in pages
+		poll: func(_ context.Context, tk *record) (bool, error) {
+			st := &states[tk.st.pages] // the test keeps the record's index in pages
 			st.polls++
-			if tk.pages%100 == 0 { // never final: must time out
+			if tk.st.pages%100 == 0 { // never final: must time out
 				if !time.Now().Before(tk.deadline) {
-					tk.timedOut = true
+					tk.st.timeout(time.Second, time.Now())
 					return true, nil
 				}
 				return false, nil
@@ -102,8 +102,8 @@ func TestSchedulerPollsWhenDueAndTimesOut(t *testing.T) {
 			return st.polls >= 3, nil
 		},
 	}
-	in := make(chan *task)
-	out := make(chan *task, n)
+	in := make(chan *record)
+	out := make(chan *record, n)
 	errc := make(chan error, 1)
 	go func() { errc <- s.run(context.Background(), in, out) }()
 	start := time.Now()
@@ -112,7 +112,7 @@ func TestSchedulerPollsWhenDueAndTimesOut(t *testing.T) {
 		if i%100 == 0 {
 			deadline = start.Add(100 * time.Millisecond)
 		}
-		in <- &task{pages: i, heapIndex: -1, deadline: deadline}
+		in <- &record{st: state{pages: i}, heapIndex: -1, deadline: deadline}
 	}
 	close(in)
 	require.NoError(t, <-errc)
@@ -120,10 +120,11 @@ func TestSchedulerPollsWhenDueAndTimesOut(t *testing.T) {
 	done := 0
 	for tk := range out {
 		done++
-		if tk.pages%100 == 0 {
-			assert.True(t, tk.timedOut, "task %d", tk.pages)
+		if tk.st.pages%100 == 0 {
+			require.True(t, tk.st.ended(), "record %d", tk.st.pages)
+			assert.Equal(t, report.OutcomeTimeout, tk.st.end.outcome, "record %d", tk.st.pages)
 		} else {
-			assert.Equal(t, 3, states[tk.pages].polls, "task %d polled until final", tk.pages)
+			assert.Equal(t, 3, states[tk.st.pages].polls, "record %d polled until final", tk.st.pages)
 		}
 	}
 	assert.Equal(t, n, done)
@@ -134,18 +135,18 @@ func TestSchedulerDrain(t *testing.T) {
 	s := &scheduler{
 		cfg:     PollConfig{InitialDelay: time.Millisecond, Multiplier: 1, MaxInterval: time.Millisecond},
 		workers: 2, now: time.Now, drainBy: drain,
-		poll: func(context.Context, *task) (bool, error) { return false, nil }, // never final
+		poll: func(context.Context, *record) (bool, error) { return false, nil }, // never final
 	}
-	in := make(chan *task)
-	out := make(chan *task, 10)
+	in := make(chan *record)
+	out := make(chan *record, 10)
 	errc := make(chan error, 1)
 	go func() { errc <- s.run(context.Background(), in, out) }()
 	for i := 0; i < 5; i++ {
-		in <- &task{heapIndex: -1}
+		in <- &record{heapIndex: -1}
 	}
 	time.Sleep(20 * time.Millisecond)
 	close(drain)
-	in <- &task{heapIndex: -1} // arrives while draining
+	in <- &record{heapIndex: -1} // arrives while draining
 	close(in)
 	require.NoError(t, <-errc)
 	close(out)
@@ -160,10 +161,10 @@ func TestSchedulerDrain(t *testing.T) {
 func TestSchedulerStopsOnFatalPollError(t *testing.T) {
 	fatalErr := errors.New("credentials refused")
 	s := &scheduler{cfg: PollConfig{InitialDelay: time.Millisecond}, workers: 2, now: time.Now,
-		poll: func(context.Context, *task) (bool, error) { return false, fatalErr }}
-	in := make(chan *task, 1)
-	in <- &task{heapIndex: -1}
-	err := s.run(context.Background(), in, make(chan *task, 1))
+		poll: func(context.Context, *record) (bool, error) { return false, fatalErr }}
+	in := make(chan *record, 1)
+	in <- &record{heapIndex: -1}
+	err := s.run(context.Background(), in, make(chan *record, 1))
 	assert.ErrorIs(t, err, fatalErr)
 }
 
@@ -189,142 +190,38 @@ func TestInShardIsStableAndBalanced(t *testing.T) {
 	assert.True(t, InShard("rec-000001", 3, 4))
 }
 
-func TestJournalFoldsEntries(t *testing.T) {
+// One vocabulary: every package's errors answer, through fault.Of, whether
+// the pipeline retries, gives up on the record, or stops the run.
+func TestErrorsOfEveryPackageAnswerOneQuestion(t *testing.T) {
 	ctx := context.Background()
-	store, err := blob.NewLocal(t.TempDir())
+	jstore, err := blob.NewLocal(t.TempDir())
 	require.NoError(t, err)
-	row := &report.Row{RecordID: "c", Outcome: "accepted"}
-	entries := [][]Entry{
-		{ // first attempt
-			{Type: EntryRun, Attempt: "20260101T000000Z-aaaa", RunStart: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
-			{Type: EntryDossier, Record: "a", Dossier: "d-a"},
-			{Type: EntryDossier, Record: "b", Dossier: "d-b"},
-			{Type: EntryProcess, Record: "b", Dossier: "d-b", Process: "p-b", Pages: 2},
-			{Type: EntryDossier, Record: "c", Dossier: "d-c"},
-			{Type: EntryProcess, Record: "c", Dossier: "d-c", Process: "p-c", Pages: 1},
-			{Type: EntryStarted, Record: "c", Dossier: "d-c", Process: "p-c"},
-			{Type: EntryFinal, Record: "c", Row: row},
-			{Type: EntryDeleted, Record: "c", Dossier: "d-c"},
-			{Type: EntryDossier, Record: "d", Dossier: "d-d"},
-			{Type: EntryStarted, Record: "d", Dossier: "d-d", Process: "p-d"},
-			{Type: EntryFinal, Record: "d", Row: &report.Row{RecordID: "d"}},
-			{Type: EntryCommitted, Records: []string{"d"}},
-		},
-		{ // second attempt
-			{Type: EntryRun, Attempt: "20260102T000000Z-bbbb", RunStart: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
-			{Type: EntryStarted, Record: "b", Dossier: "d-b", Process: "p-b"},
-		},
-	}
-	for i, es := range entries {
-		j, err := OpenJournal(ctx, store, "run", 0, 1, fmt.Sprintf("2026010%dT000000Z-x", i+1), 0)
-		require.NoError(t, err)
-		for _, e := range es {
-			e.V = JournalVersion
-			require.NoError(t, j.Append(ctx, e, true))
-		}
-		require.NoError(t, j.Close())
-	}
-	// A line cut short by a crash is skipped.
-	require.NoError(t, store.Put(ctx, JournalPrefix("run", 0, 1)+"20260103T000000Z-y.jsonl", []byte(`{"v":1,"t":"dossier","rec":"z","dos`)))
-
-	st, err := ReadJournal(ctx, store, "run", 0, 1)
+	j, err := journal.Open(ctx, jstore, "journal/", "a1", 0)
 	require.NoError(t, err)
-	assert.Equal(t, 2, st.Attempts)
-	assert.Equal(t, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), st.RunStart)
-	assert.Equal(t, &RecordState{Dossier: "d-a"}, st.Records["a"])
-	assert.Equal(t, &RecordState{Dossier: "d-b", Process: "p-b", Pages: 2, Started: true}, st.Records["b"])
-	assert.Equal(t, &RecordState{Dossier: "d-c", Process: "p-c", Pages: 1, Started: true, Row: row, Deleted: true}, st.Records["c"])
-	assert.True(t, st.Records["d"].Committed)
-	assert.Nil(t, st.Records["d"].Row, "a committed row is not kept in memory")
-	assert.NotContains(t, st.Records, "z")
-
-	// An unknown version is refused, not guessed at.
-	require.NoError(t, store.Put(ctx, JournalPrefix("run", 0, 1)+"20260104T000000Z-z.jsonl", []byte(`{"v":9,"t":"run"}`+"\n")))
-	_, err = ReadJournal(ctx, store, "run", 0, 1)
-	assert.ErrorContains(t, err, "version 9")
-}
-
-// Attempts restarted within one second (a crash loop, a quick retry) are
-// folded in the order they ran. With ids that sorted by start second and a
-// random suffix, the later attempt's final row and deletion could be folded
-// before the earlier attempt's dossier entry, which reset the record: the
-// resumed run polled a process whose dossier was gone and wrote an http_404
-// error row instead of the paid result (found by the e2e crash loop).
-func TestJournalFoldsAttemptsOfOneSecondInRunOrder(t *testing.T) {
-	ctx := context.Background()
-	now := time.Date(2026, 11, 27, 8, 38, 13, 0, time.UTC)
-	row := &report.Row{RecordID: "r", Outcome: "accepted"}
-	for i := 0; i < 20; i++ { // random suffixes: each order of them
-		store, err := blob.NewLocal(t.TempDir())
-		require.NoError(t, err)
-		attempts := [][]Entry{
-			{
-				{Type: EntryDossier, Record: "r", Dossier: "d"},
-				{Type: EntryProcess, Record: "r", Dossier: "d", Process: "p", Pages: 1},
-				{Type: EntryStarted, Record: "r", Dossier: "d", Process: "p"},
-			},
-			{
-				{Type: EntryFinal, Record: "r", Dossier: "d", Process: "p", Row: row},
-				{Type: EntryDeleted, Record: "r", Dossier: "d"},
-			},
-		}
-		for n, es := range attempts {
-			id := report.AttemptID(n+1, now) // the same second
-			j, err := OpenJournal(ctx, store, "run", 0, 1, id, 0)
-			require.NoError(t, err)
-			require.NoError(t, j.Append(ctx, Entry{V: JournalVersion, Type: EntryRun, Attempt: id, RunStart: now}, true))
-			for _, e := range es {
-				e.V = JournalVersion
-				require.NoError(t, j.Append(ctx, e, true))
-			}
-			require.NoError(t, j.Close())
-		}
-		st, err := ReadJournal(ctx, store, "run", 0, 1)
-		require.NoError(t, err)
-		require.Equal(t, 2, st.Attempts)
-		r := st.Records["r"]
-		require.NotNil(t, r.Row, "the second attempt's final row survives the fold")
-		assert.True(t, r.Deleted)
-	}
-	// Older ids (no attempt number) sort before numbered ones.
-	assert.Less(t, report.NewAttemptID(now.Add(time.Hour)), report.AttemptID(1, now))
-	assert.Less(t, report.AttemptID(9, now), report.AttemptID(10, now))
-}
-
-func TestJournalOnObjectStoreCheckpoints(t *testing.T) {
-	ctx := context.Background()
-	local, err := blob.NewLocal(t.TempDir())
-	require.NoError(t, err)
-	store := objectOnly{local} // not *blob.Local: takes the checkpoint path
-	j, err := OpenJournal(ctx, store, "run", 0, 1, "20260101T000000Z-a", time.Hour)
-	require.NoError(t, err)
-	require.NoError(t, j.Append(ctx, Entry{V: 1, Type: EntryDossier, Record: "a", Dossier: "d"}, true))
-	require.NoError(t, j.Sync(ctx)) // a checkpoint now, not at the interval
-	require.NoError(t, j.Append(ctx, Entry{V: 1, Type: EntryStarted, Record: "a", Dossier: "d", Process: "p"}, true))
 	require.NoError(t, j.Close())
-	var keys []string
-	require.NoError(t, store.List(ctx, JournalPrefix("run", 0, 1), func(o blob.Object) error {
-		keys = append(keys, o.Key)
-		return nil
-	}))
-	assert.Len(t, keys, 2, "one checkpoint object per interval with entries")
-	st, err := ReadJournal(ctx, store, "run", 0, 1)
-	require.NoError(t, err)
-	assert.True(t, st.Records["a"].Started)
-}
+	journalErr := j.Append(ctx, journal.Entry{Type: journal.TypeDossier, Record: "r"})
+	require.Error(t, journalErr)
 
-type objectOnly struct{ blob.Store }
-
-// A Load failure classed ErrAbort ends the run; ErrRetry is retried, then the
-// record ends as error.
-func TestFatalClassification(t *testing.T) {
-	assert.True(t, fatal(fmt.Errorf("x: %w", source.ErrAbort)))
-	assert.False(t, fatal(fmt.Errorf("x: %w", source.ErrRetry)))
-	assert.True(t, fatal(&assure.APIError{StatusCode: 401, Endpoint: assure.EndpointGetProcess}))
-	assert.True(t, fatal(&assure.APIError{StatusCode: 403, Endpoint: assure.EndpointGetProcess}))
-	assert.False(t, fatal(&assure.APIError{StatusCode: 404, Endpoint: assure.EndpointGetProcess}))
-	assert.False(t, fatal(&assure.APIError{StatusCode: 503, Endpoint: assure.EndpointGetProcess}))
-	assert.True(t, fatal(&journalError{err: errors.New("disk full")}))
+	for _, c := range []struct {
+		name string
+		err  error
+		want fault.Kind
+	}{
+		{"archive unusable", fmt.Errorf("x: %w", source.ErrAbort), fault.Abort},
+		{"archive temporarily down", fmt.Errorf("x: %w", source.ErrRetry), fault.Retry},
+		{"archive misconfigured", fmt.Errorf("x: %w", source.ErrConfig), fault.Config},
+		{"credentials refused", &assure.APIError{StatusCode: 401, Endpoint: assure.EndpointGetProcess}, fault.Abort},
+		{"not allowed", &assure.APIError{StatusCode: 403, Endpoint: assure.EndpointGetProcess}, fault.Abort},
+		{"process gone", &assure.APIError{StatusCode: 404, Endpoint: assure.EndpointGetProcess}, fault.Record},
+		{"API down", &assure.APIError{StatusCode: 503, Endpoint: assure.EndpointGetProcess}, fault.Retry},
+		{"outcome unknown", &assure.OutcomeUnknownError{Err: &assure.TransportError{Sent: true, Err: errors.New("reset")}}, fault.Retry},
+		{"client misconfigured", &assure.ConfigError{Msg: "bad URL"}, fault.Config},
+		{"journal broken", journalErr, fault.Abort},
+		{"S3 access denied", fmt.Errorf("get: %w", blob.ErrAccessDenied), fault.Abort},
+		{"run stopped", fmt.Errorf("getProcess: %w", context.Canceled), fault.Abort},
+	} {
+		assert.Equal(t, c.want, fault.Of(c.err), c.name)
+	}
 	assert.Equal(t, "http_400", errorCode(fmt.Errorf("create process: %w", &assure.APIError{StatusCode: 400})))
 	assert.Equal(t, "outcome_unknown", errorCode(&assure.OutcomeUnknownError{Err: errors.New("reset")}))
 }

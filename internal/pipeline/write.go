@@ -11,10 +11,11 @@ import (
 // Threshold stops a misconfigured run before it burns the budget: when more
 // than MaxErrorShare of the first MinRecords records that reached the API
 // (skipped ones do not) end in `error`, the run ends with ErrThreshold.
-// MinRecords 0 disables it.
+// MinRecords 0 disables it. The yaml tags are the keys of the
+// configuration's failure_threshold section.
 type Threshold struct {
-	MinRecords    int
-	MaxErrorShare float64
+	MinRecords    int     `yaml:"min_records"`
+	MaxErrorShare float64 `yaml:"max_error_share"`
 }
 
 // thresholdCheck judges the first MinRecords outcomes.
@@ -41,9 +42,10 @@ func (c *thresholdCheck) add(outcome string) error {
 	return nil
 }
 
-// writeLoop is the single report writer: it writes every row, frees the
-// task's in-flight slot, checks the failure threshold and reports progress.
-func (p *Pipeline) writeLoop(ctx context.Context, rows <-chan *task, started time.Time) (totals report.Totals, err error) {
+// writeLoop is the single report writer: it makes every record's row,
+// writes it, frees the record's in-flight slot, checks the failure threshold
+// and reports progress.
+func (p *Pipeline) writeLoop(ctx context.Context, rows <-chan *record, started time.Time) (err error) {
 	sinkBroken := false
 	defer func() {
 		if sinkBroken {
@@ -60,46 +62,36 @@ func (p *Pipeline) writeLoop(ctx context.Context, rows <-chan *task, started tim
 	check := thresholdCheck{t: p.opt.Threshold}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	closed := false
-	for !closed {
+	for {
 		select {
 		case <-ctx.Done():
-			return totals, ctx.Err()
+			return ctx.Err()
 		case <-tick.C:
 			if err := p.deps.Rows.FlushIfDue(ctx); err != nil {
 				sinkBroken = true
-				return totals, fmt.Errorf("write report: %w", err)
+				return fmt.Errorf("write report: %w", err)
 			}
 		case t, ok := <-rows:
 			if !ok {
-				closed = true
-				break
-			}
-			if t.row.CompletedAt == nil {
-				completeRow(&t.row, &t.stats, t.submitted, p.opt.Now())
+				return nil
 			}
 			p.release(t)
-			if err := p.deps.Rows.Write(ctx, t.row); err != nil {
+			if err := p.deps.Rows.Write(ctx, p.row(t)); err != nil {
 				sinkBroken = true
-				return totals, fmt.Errorf("write report: %w", err)
+				return fmt.Errorf("write report: %w", err)
 			}
-			totals.Add(&t.row)
 			if p.deps.Progress != nil {
-				p.deps.Progress(p.progress(&totals, started))
+				p.deps.Progress(p.progress(started))
 			}
-			if err := check.add(t.row.Outcome); err != nil {
-				return totals, err
+			if err := check.add(t.st.end.outcome); err != nil {
+				return err
 			}
 		}
 	}
-	return totals, nil
 }
 
-func (p *Pipeline) progress(t *report.Totals, started time.Time) Progress {
-	out := make(map[string]int64, len(t.Outcomes))
-	for k, v := range t.Outcomes {
-		out[k] = v
-	}
+func (p *Pipeline) progress(started time.Time) Progress {
+	t := p.deps.Rows.Written()
 	return Progress{Listed: p.listed.Load(), ListingEnd: p.listingDone.Load(), Done: t.Records,
-		InFlight: p.inFlight.Load(), Outcomes: out, Started: started}
+		InFlight: p.inFlight.Load(), Outcomes: t.Outcomes, Started: started}
 }

@@ -82,6 +82,12 @@ func ShardPrefix(runID string, shard, count int) string {
 // RunPrefix is the folder of a run, with a trailing slash: `runs/<run_id>/`.
 func RunPrefix(runID string) string { return RunsPrefix + runID + "/" }
 
+// JournalPrefix is the folder of a shard's journal (internal/journal), with
+// a trailing slash: `runs/<run_id>/shard-<K>-of-<N>/journal/`.
+func JournalPrefix(runID string, shard, count int) string {
+	return ShardPrefix(runID, shard, count) + "journal/"
+}
+
 // SummaryKey is the key of a shard's _summary.json.
 func SummaryKey(runID string, shard, count int) string {
 	return ShardPrefix(runID, shard, count) + SummaryName
@@ -218,7 +224,7 @@ func Shards(ctx context.Context, store blob.Store, runID string) ([]ShardID, err
 		}
 		return nil
 	})
-	if err != nil && !missingLocalRoot(store, err) {
+	if err != nil && !missingLocalRoot(err) {
 		return nil, fmt.Errorf("list shards under %s: %w", store.KeyURI(prefix), err)
 	}
 	return out, nil

@@ -68,18 +68,17 @@ func ListParts(ctx context.Context, store blob.Store, prefix string) ([]PartInfo
 		}
 		return nil
 	})
-	if err != nil && !missingLocalRoot(store, err) {
+	if err != nil && !missingLocalRoot(err) {
 		return nil, fmt.Errorf("list parts under %s: %w", store.KeyURI(prefix), err)
 	}
 	return parts, nil
 }
 
-// missingLocalRoot reports whether err is a local store's root not existing
-// yet: an output nobody has written to, not a fault. (A missing S3 bucket
-// stays an error.)
-func missingLocalRoot(store blob.Store, err error) bool {
-	_, local := store.(*blob.Local)
-	return local && errors.Is(err, blob.ErrNotFound)
+// missingLocalRoot reports whether err is a store's root not existing yet
+// (blob.ErrNotCreated): an output nobody has written to, not a fault. (A
+// missing S3 bucket stays an error.)
+func missingLocalRoot(err error) bool {
+	return errors.Is(err, blob.ErrNotCreated)
 }
 
 // readPart streams the rows of one part to fn.

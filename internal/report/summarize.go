@@ -65,7 +65,7 @@ func summarize(ctx context.Context, store blob.Store, prefix string) ([]Summary,
 		}
 		return nil
 	})
-	if err != nil && !missingLocalRoot(store, err) {
+	if err != nil && !missingLocalRoot(err) {
 		return nil, fmt.Errorf("list %s: %w", store.KeyURI(prefix), err)
 	}
 	if len(parts) == 0 && len(summaryKeys) == 0 {

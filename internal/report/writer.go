@@ -132,6 +132,16 @@ func (w *Writer) Attempt() string { return w.cfg.Attempt }
 // Totals returns the totals of the rows committed so far by this Writer.
 func (w *Writer) Totals() Totals { return w.totals.clone() }
 
+// Written returns the totals of every row accepted by Write so far:
+// committed, and in the part not yet committed.
+func (w *Writer) Written() Totals {
+	t := w.totals.clone()
+	if w.cur != nil {
+		t.merge(&w.cur.totals)
+	}
+	return t
+}
+
 // Pending is the number of rows written but not yet committed.
 func (w *Writer) Pending() int {
 	if w.cur == nil {

@@ -9,21 +9,24 @@ import (
 	"sync"
 
 	"reverify/internal/blob"
+	"reverify/internal/fault"
 )
 
-// Error classes. Every error returned by Open, Records and Load wraps one of
-// them (or is the context's error), so the caller can tell a run that should
-// stop from a record worth retrying later.
+// Error classes, in the one vocabulary of package fault. Every error
+// returned by Open, Records and Load wraps one of them (or is the context's
+// error), so fault.Of tells a run that should stop from a record worth
+// retrying later.
 var (
-	// ErrConfig: the configuration is invalid; nothing was read.
-	ErrConfig = errors.New("invalid archive configuration")
-	// ErrAbort: the archive cannot be read as configured — access denied,
-	// missing bucket, folder or manifest, an unreadable manifest header, or
-	// a store error that retrying cannot fix. Stop the run.
-	ErrAbort = errors.New("archive unusable")
-	// ErrRetry: a temporary storage failure (network, throttling, 5xx after
-	// the SDK's own retries). Retry the record, or the listing, later.
-	ErrRetry = errors.New("temporary storage failure")
+	// ErrConfig (fault.Config): the configuration is invalid; nothing was read.
+	ErrConfig = fault.New(fault.Config, "invalid archive configuration")
+	// ErrAbort (fault.Abort): the archive cannot be read as configured —
+	// access denied, missing bucket, folder or manifest, an unreadable
+	// manifest header, or a store error that retrying cannot fix. Stop the run.
+	ErrAbort = fault.New(fault.Abort, "archive unusable")
+	// ErrRetry (fault.Retry): a temporary storage failure (network,
+	// throttling, 5xx after the S3 client's own retries). Retry the record,
+	// or the listing, later.
+	ErrRetry = fault.New(fault.Retry, "temporary storage failure")
 	// ErrEmptyArchive (wrapped together with ErrAbort by Open): the folder
 	// layout archive holds no objects at all, which usually means a
 	// mistyped prefix. A caller that accepts empty archives can test for it.
@@ -119,7 +122,7 @@ func (a *Archive) storeErr(ctx context.Context, what string, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
-	if blob.Transient(err) {
+	if fault.Of(err) == fault.Retry {
 		return fmt.Errorf("%w: %s: %w", ErrRetry, what, err)
 	}
 	if errors.Is(err, blob.ErrAccessDenied) {

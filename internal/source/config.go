@@ -8,12 +8,7 @@ import (
 	"strings"
 
 	"reverify/internal/blob"
-)
-
-// Process types of the Assure API for the PictureID provider.
-const (
-	ProcessDocument       = "document"       // ID document only
-	ProcessDocumentSelfie = "documentSelfie" // ID document and a selfie (the API's default)
+	"reverify/internal/pictureid"
 )
 
 // Manifest formats.
@@ -109,12 +104,12 @@ func (c Config) validate() (Config, blob.Location, *blob.Location, error) {
 		errs = append(errs, fmt.Errorf("default_document_id: %d is not a positive 32-bit integer", c.DefaultDocumentID))
 	}
 	if c.DefaultProcessType == "" {
-		c.DefaultProcessType = ProcessDocumentSelfie
+		c.DefaultProcessType = pictureid.ProcessDocumentSelfie
 	} else if pt, ok := canonicalProcessType(c.DefaultProcessType); ok {
 		c.DefaultProcessType = pt
 	} else {
 		errs = append(errs, fmt.Errorf("default_process_type: %q is not %q or %q",
-			c.DefaultProcessType, ProcessDocumentSelfie, ProcessDocument))
+			c.DefaultProcessType, pictureid.ProcessDocumentSelfie, pictureid.ProcessDocument))
 	}
 
 	var manifest *blob.Location
@@ -183,10 +178,10 @@ func parentOf(loc blob.Location) blob.Location {
 // canonicalProcessType accepts a process type in any letter case.
 func canonicalProcessType(s string) (string, bool) {
 	switch {
-	case strings.EqualFold(s, ProcessDocumentSelfie):
-		return ProcessDocumentSelfie, true
-	case strings.EqualFold(s, ProcessDocument):
-		return ProcessDocument, true
+	case strings.EqualFold(s, pictureid.ProcessDocumentSelfie):
+		return pictureid.ProcessDocumentSelfie, true
+	case strings.EqualFold(s, pictureid.ProcessDocument):
+		return pictureid.ProcessDocument, true
 	}
 	return "", false
 }

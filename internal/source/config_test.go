@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/blob"
+	"reverify/internal/pictureid"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -15,7 +16,7 @@ func TestConfigDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, blob.Location{Scheme: "s3", Bucket: "bucket", Path: "archive"}, root)
 	assert.Nil(t, manifest)
-	assert.Equal(t, ProcessDocumentSelfie, cfg.DefaultProcessType)
+	assert.Equal(t, pictureid.ProcessDocumentSelfie, cfg.DefaultProcessType)
 	assert.Equal(t, DefaultRecordDepth, cfg.RecordDepth)
 	assert.Equal(t, Limits{MaxImageBytes: 10 << 20, MinWidth: 300, MinHeight: 200}, cfg.Limits)
 
@@ -26,7 +27,7 @@ func TestConfigDefaults(t *testing.T) {
 	assert.Equal(t, "s3://bucket/lists", cfg.Archive)
 	assert.Equal(t, "s3://bucket/lists/m.CSV", manifest.String())
 	assert.Equal(t, FormatCSV, cfg.ManifestFormat)
-	assert.Equal(t, ProcessDocument, cfg.DefaultProcessType)
+	assert.Equal(t, pictureid.ProcessDocument, cfg.DefaultProcessType)
 
 	cfg, root, _, err = Config{Manifest: "/data/list.ndjson"}.validate()
 	require.NoError(t, err)

@@ -7,7 +7,7 @@
 // Open checks the configuration and that the archive can be read; Records
 // streams the records in order; Load fetches and checks one record's images.
 // Every reason to skip a record is a Problem with a stable code; errors are
-// kept for infrastructure failures and say whether to retry (ErrRetry) or
-// stop (ErrAbort). The package does not log. docs/archives.md describes the
+// kept for infrastructure failures and say, through package fault, whether
+// to retry (ErrRetry) or stop (ErrAbort). The package does not log. docs/archives.md describes the
 // layouts, the manifest formats and every problem code.
 package source

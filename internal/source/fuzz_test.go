@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"reverify/internal/blob"
+	"reverify/internal/pictureid"
 )
 
 // fuzzMaxLine keeps lines short so the fuzzer reaches the too-long path.
@@ -89,7 +90,7 @@ func checkManifestRecords(t *testing.T, data []byte, recs []Record, skip func(n 
 		if r.hasProblem(CodeBadManifestLine) && (r.Front != "" || r.Back != "" || r.Selfie != "") {
 			t.Fatalf("line %d: a bad line kept image paths", n)
 		}
-		if r.ProcessType != ProcessDocument && r.ProcessType != ProcessDocumentSelfie {
+		if r.ProcessType != pictureid.ProcessDocument && r.ProcessType != pictureid.ProcessDocumentSelfie {
 			t.Fatalf("line %d: process type %q", n, r.ProcessType)
 		}
 		for _, u := range []string{r.Front, r.Back, r.Selfie} {

@@ -7,6 +7,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"net/http"
+	"reverify/internal/pictureid"
 	"strings"
 )
 
@@ -44,7 +45,7 @@ func CheckImage(b []byte) (info ImageInfo, code, reason string) {
 		if err != nil {
 			return info, CodeCorrupt, "JPEG header unreadable: " + err.Error()
 		}
-		info = ImageInfo{Format: FormatJPEG, ContentType: "image/jpeg", Width: cfg.Width, Height: cfg.Height}
+		info = ImageInfo{Format: FormatJPEG, ContentType: pictureid.JPEG, Width: cfg.Width, Height: cfg.Height}
 		if why := jpegTruncated(b); why != "" {
 			return info, CodeCorrupt, "JPEG " + why
 		}
@@ -53,7 +54,7 @@ func CheckImage(b []byte) (info ImageInfo, code, reason string) {
 		if err != nil {
 			return info, CodeCorrupt, "PNG header unreadable: " + err.Error()
 		}
-		info = ImageInfo{Format: FormatPNG, ContentType: "image/png", Width: cfg.Width, Height: cfg.Height}
+		info = ImageInfo{Format: FormatPNG, ContentType: pictureid.PNG, Width: cfg.Width, Height: cfg.Height}
 		if why := pngTruncated(b); why != "" {
 			return info, CodeCorrupt, "PNG " + why
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"reverify/internal/blob"
+	"reverify/internal/pictureid"
 )
 
 // Images are a record's fetched images; nil fields were not named, not
@@ -66,7 +67,7 @@ func (a *Archive) Load(ctx context.Context, r Record) (*Images, []Problem, error
 		{RoleSelfie, r.Selfie, &imgs.Selfie, CodeMissingSelfie},
 	}
 	for _, s := range slots {
-		if s.role == RoleSelfie && processType != ProcessDocumentSelfie {
+		if s.role == RoleSelfie && processType != pictureid.ProcessDocumentSelfie {
 			continue // not sent for a "document" process: not checked either
 		}
 		if s.uri == "" {
@@ -79,7 +80,7 @@ func (a *Archive) Load(ctx context.Context, r Record) (*Images, []Problem, error
 				problems = append(problems, problemf(&r, CodeMissingFront, s.role, "%s", where))
 			case RoleSelfie:
 				problems = append(problems, problemf(&r, CodeMissingSelfie, s.role,
-					"%s, and the process type %s needs one", where, ProcessDocumentSelfie))
+					"%s, and the process type %s needs one", where, pictureid.ProcessDocumentSelfie))
 			}
 			continue
 		}

@@ -3,6 +3,7 @@ package source
 import (
 	"fmt"
 	"math"
+	"reverify/internal/pictureid"
 	"strconv"
 	"strings"
 	"unicode"
@@ -121,7 +122,7 @@ func (r *Record) applyFields(cfg *Config, docID, processType, previousStatus, wh
 			r.ProcessType = pt
 		} else {
 			r.addProblem(CodeBadMetadata, "", "%s: process type %q is not %q or %q",
-				what, clip(processType), ProcessDocumentSelfie, ProcessDocument)
+				what, clip(processType), pictureid.ProcessDocumentSelfie, pictureid.ProcessDocument)
 		}
 	}
 	r.PreviousStatus = previousStatus

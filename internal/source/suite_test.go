@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/blob"
+	"reverify/internal/pictureid"
 )
 
 // TestArchiveSuite runs the same cases against a local folder, gofakes3 and
@@ -161,7 +162,7 @@ func testFolderLayout(t *testing.T, b *backend) {
 	assert.Equal(t, b.uri("rec-ok/selfie.jpg"), ok.Selfie)
 	assert.Equal(t, b.uri("rec-ok/"), ok.Origin)
 	assert.Equal(t, 58, ok.DocumentID)
-	assert.Equal(t, ProcessDocumentSelfie, ok.ProcessType)
+	assert.Equal(t, pictureid.ProcessDocumentSelfie, ok.ProcessType)
 	assert.Equal(t, "accepted", ok.PreviousStatus)
 	assert.Equal(t, map[string]string{"channel": "web", "score": "0.9", "tags": `["a"]`}, ok.Meta)
 	imgs, problems, err := a.Load(ctx, ok)
@@ -180,7 +181,7 @@ func testFolderLayout(t *testing.T, b *backend) {
 	assert.Equal(t, 99, m["rec-upper"].DocumentID, "the default document ID applies")
 
 	doc := m["rec-doc"]
-	assert.Equal(t, ProcessDocument, doc.ProcessType, "process types are accepted in any letter case")
+	assert.Equal(t, pictureid.ProcessDocument, doc.ProcessType, "process types are accepted in any letter case")
 	assert.Equal(t, 137, doc.DocumentID, "a document ID may be a string")
 	imgs, _, err = a.Load(ctx, doc)
 	require.NoError(t, err)
@@ -188,7 +189,7 @@ func testFolderLayout(t *testing.T, b *backend) {
 
 	bad := m["rec-badvalues"]
 	assert.Equal(t, 99, bad.DocumentID, "an invalid document ID falls back to the default")
-	assert.Equal(t, ProcessDocumentSelfie, bad.ProcessType)
+	assert.Equal(t, pictureid.ProcessDocumentSelfie, bad.ProcessType)
 	assert.Contains(t, bad.Problems[0].Detail+bad.Problems[1].Detail, `"-3"`)
 	assert.Contains(t, bad.Problems[0].Detail+bad.Problems[1].Detail, `"video"`)
 
@@ -227,7 +228,7 @@ func testRecordDepth(t *testing.T, b *backend) {
 	b.put(t, "2026/02/a/front.jpg", front)
 	b.put(t, "2026/readme.txt", []byte("not in a record folder"))
 	a, err := Open(ctx, b.opener, Config{Archive: b.root, RecordDepth: 3, DefaultDocumentID: 1,
-		DefaultProcessType: ProcessDocument})
+		DefaultProcessType: pictureid.ProcessDocument})
 	require.NoError(t, err)
 	recs := collect(t, a)
 	var ids []string
@@ -302,8 +303,8 @@ func testManifestCSV(t *testing.T, b *backend) {
 	assert.Equal(t, "accepted", r1.PreviousStatus)
 	assert.Equal(t, map[string]string{"channel": "web"}, r1.Meta)
 	assert.Equal(t, 7, recs[1].DocumentID, "default document ID")
-	assert.Equal(t, ProcessDocument, recs[1].ProcessType)
-	assert.Equal(t, ProcessDocumentSelfie, recs[2].ProcessType, "default process type")
+	assert.Equal(t, pictureid.ProcessDocument, recs[1].ProcessType)
+	assert.Equal(t, pictureid.ProcessDocumentSelfie, recs[2].ProcessType, "default process type")
 	assert.Contains(t, recs[3].Problems[0].Detail, "4 fields, the header has 8")
 	assert.Contains(t, recs[4].Problems[0].Detail, "record_id is empty")
 	assert.Contains(t, recs[5].Problems[0].Detail, "line 2")

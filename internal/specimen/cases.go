@@ -52,12 +52,6 @@ const (
 	ReasonMissingSelfie     = "missing_selfie"
 )
 
-// Process types of the Assure API.
-const (
-	ProcessDocumentSelfie = "documentSelfie"
-	ProcessDocument       = "document"
-)
-
 // Expectation is the outcome a record must get.
 type Expectation struct {
 	Outcome string

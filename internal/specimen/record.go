@@ -2,6 +2,7 @@ package specimen
 
 import (
 	"fmt"
+	"reverify/internal/pictureid"
 	"time"
 )
 
@@ -183,12 +184,12 @@ func NewRecord(seed int64, i int, c Case) Record {
 
 	rec := Record{
 		Seed: seed, Index: i, ID: RecordID(i), Case: c, Document: doc,
-		ProcessType:    ProcessDocumentSelfie,
+		ProcessType:    pictureid.ProcessDocumentSelfie,
 		PreviousStatus: c.PreviousStatus(),
 		look:           lk,
 	}
 	if c == CaseDocumentOnly {
-		rec.ProcessType = ProcessDocument
+		rec.ProcessType = pictureid.ProcessDocument
 	}
 	rec.Images = recordImages(c, doc, rec.ProcessType, front, selfie, frontPNG, selfiePNG)
 	return rec
@@ -221,7 +222,7 @@ func recordImages(c Case, doc DocumentType, processType string, front, selfie Da
 		out = append(out, Image{Role: RoleBack, Name: "back.jpg", Format: FormatJPEG,
 			Width: CardWidth, Height: CardHeight, Gray: gray, Data: back})
 	}
-	if processType == ProcessDocumentSelfie && c != CaseMissingSelfie {
+	if processType == pictureid.ProcessDocumentSelfie && c != CaseMissingSelfie {
 		im := Image{Role: RoleSelfie, Name: "selfie.jpg", Format: FormatJPEG, Width: SelfieWidth, Height: SelfieHeight,
 			Data: selfie}
 		if selfiePNG {

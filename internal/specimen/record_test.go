@@ -2,6 +2,7 @@ package specimen
 
 import (
 	"regexp"
+	"reverify/internal/pictureid"
 	"testing"
 	"time"
 
@@ -35,9 +36,9 @@ func TestNewRecordPerCase(t *testing.T) {
 			wantSelfie := c != CaseDocumentOnly && c != CaseMissingSelfie
 			assert.Equal(t, wantSelfie, hasSelfie, "%s selfie", c)
 			if c == CaseDocumentOnly {
-				assert.Equal(t, ProcessDocument, rec.ProcessType)
+				assert.Equal(t, pictureid.ProcessDocument, rec.ProcessType)
 			} else {
-				assert.Equal(t, ProcessDocumentSelfie, rec.ProcessType)
+				assert.Equal(t, pictureid.ProcessDocumentSelfie, rec.ProcessType)
 			}
 			if c == CaseTwoSided {
 				assert.Equal(t, 2, doc.Pages)
@@ -165,7 +166,7 @@ func TestRecordIndexFiles(t *testing.T) {
 
 	line := rec.ExpectedLine()
 	assert.Equal(t, ExpectedLine{RecordID: "rec-000042", Outcome: OutcomeSkipped, Reason: ReasonMissingSelfie,
-		Case: CaseMissingSelfie, ProcessType: ProcessDocumentSelfie, DocumentID: rec.Document.ID}, line)
+		Case: CaseMissingSelfie, ProcessType: pictureid.ProcessDocumentSelfie, DocumentID: rec.Document.ID}, line)
 
 	row := rec.ManifestRow()
 	require.Len(t, row, len(ManifestHeader()))

@@ -5,6 +5,7 @@ import (
 	"image"
 	_ "image/jpeg" // decoders for image.Decode
 	_ "image/png"
+	"reverify/internal/pictureid"
 	"strconv"
 	"time"
 )
@@ -23,7 +24,7 @@ func predictRules(front *Data, frontGray bool, selfie *Data, processType string,
 	if front.AgeAt(now) < 18 {
 		rejected = append(rejected, ReasonNotUnderage)
 	}
-	if processType == ProcessDocumentSelfie && (selfie == nil || (selfie.PersonID != front.PersonID && !selfie.Lookalike)) {
+	if processType == pictureid.ProcessDocumentSelfie && (selfie == nil || (selfie.PersonID != front.PersonID && !selfie.Lookalike)) {
 		rejected = append(rejected, ReasonSimilarityLevel)
 	}
 	if front.ExpiredAt(now) {
@@ -32,7 +33,7 @@ func predictRules(front *Data, frontGray bool, selfie *Data, processType string,
 	if frontGray {
 		inconclusive = append(inconclusive, ReasonNotBlackAndWhite)
 	}
-	if processType == ProcessDocumentSelfie && selfie != nil && selfie.PersonID != front.PersonID && selfie.Lookalike {
+	if processType == pictureid.ProcessDocumentSelfie && selfie != nil && selfie.PersonID != front.PersonID && selfie.Lookalike {
 		inconclusive = append(inconclusive, ReasonSimilarityLevel)
 	}
 	switch {
@@ -73,7 +74,7 @@ func preflight(files map[string][]byte, processType string) string {
 		}
 	}
 	_ = front
-	if processType == ProcessDocumentSelfie {
+	if processType == pictureid.ProcessDocumentSelfie {
 		if _, ok := files[RoleSelfie]; !ok {
 			return ReasonMissingSelfie
 		}

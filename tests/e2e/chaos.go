@@ -1,6 +1,7 @@
 package e2e
 
-// Harness extensions for the reliability tests (reliability_test.go): kill
+// Harness extensions for the reliability tests (crashloop_test.go,
+// storms_test.go, signals_test.go, badinput_test.go): kill
 // a running binary when a condition holds, a fault-injecting reverse proxy
 // in front of versitygw, an S3 view through such a proxy, and the table of
 // figures the crash loop prints.

@@ -21,7 +21,7 @@ import (
 
 	"reverify/internal/assure/emulator"
 	"reverify/internal/blob"
-	"reverify/internal/pipeline"
+	"reverify/internal/journal"
 	"reverify/internal/report"
 	"reverify/internal/specimen"
 )
@@ -311,12 +311,12 @@ func TestFaultStorms(t *testing.T) {
 
 		// The journal so far: every object readable, straight from the store.
 		store := s3.Store(t, out)
-		st, err := pipeline.ReadJournal(context.Background(), store, "output-fails", 0, 1)
+		st, err := journal.Read(context.Background(), store, report.JournalPrefix("output-fails", 0, 1))
 		require.NoError(t, err, "the journal written before the failure reads back")
 		assert.Equal(t, 1, st.Attempts)
 		assert.NotEmpty(t, st.Records, "entries were checkpointed before the failure")
 		n := 0
-		require.NoError(t, store.List(context.Background(), pipeline.JournalPrefix("output-fails", 0, 1), func(o blob.Object) error {
+		require.NoError(t, store.List(context.Background(), report.JournalPrefix("output-fails", 0, 1), func(o blob.Object) error {
 			_, err := store.Get(context.Background(), o.Key, 0)
 			n++
 			return err

@@ -8,13 +8,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
+	"reverify/internal/pictureid"
 	"reverify/internal/testutil/inspect"
 	"reverify/internal/testutil/testimage"
 )
 
 func TestAdminCountersAndReset(t *testing.T) {
 	e := newEnv(t, nil)
-	d, p := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, holder())})
+	d, p := e.flow(pictureid.ProcessDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, holder())})
 	require.Equal(t, http.StatusNoContent, e.do(http.MethodDelete, procPath(d, p), nil).code)
 
 	r := e.doAuth(http.MethodGet, "/_emulator/counters", nil, "")
@@ -90,7 +91,7 @@ func TestAdminFaultsAndConfig(t *testing.T) {
 func TestAdminCancel(t *testing.T) {
 	e := newEnv(t, nil)
 	d := e.createDossier()
-	p := e.createProcess(d, assure.ProcessTypeDocument, 137)
+	p := e.createProcess(d, pictureid.ProcessDocument, 137)
 	r := e.doAuth(http.MethodPost, "/_emulator/processes/"+p.ProcessID+"/cancel", nil, "")
 	require.Equal(t, http.StatusOK, r.code)
 	var v assure.Process
@@ -103,11 +104,11 @@ func TestAdminCancel(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, e.doAuth(http.MethodPost, "/_emulator/processes/nope/cancel", nil, "").code)
 
 	// A processing process can be canceled until it is due; a final one cannot.
-	d2, p2 := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, holder())})
+	d2, p2 := e.flow(pictureid.ProcessDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, holder())})
 	_, err := e.emu.Cancel(p2)
 	require.NoError(t, err)
 	assert.Equal(t, assure.StatusCanceled, e.getProcess(d2, p2).Status)
-	_, p3 := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, holder())})
+	_, p3 := e.flow(pictureid.ProcessDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, holder())})
 	e.clock.Advance(3 * 60e9)
 	_, err = e.emu.Cancel(p3)
 	assert.ErrorIs(t, err, ErrConflict)

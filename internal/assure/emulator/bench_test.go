@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"reverify/internal/assure"
+	"reverify/internal/pictureid"
 	"reverify/internal/testutil/testimage"
 )
 
@@ -70,7 +71,7 @@ func BenchmarkEmulatorGetProcess(b *testing.B) {
 	var p assure.ProcessResponse
 	must(b, e.c.call(http.MethodPost, "/dossiers", nil, 201, &d))
 	must(b, e.c.call(http.MethodPost, "/dossiers/"+d.DossierID+"/processes",
-		assure.CreateProcessRequest{Provider: assure.ProviderPictureID, ProcessType: assure.ProcessTypeDocument, DocumentID: 137}, 201, &p))
+		assure.CreateProcessRequest{Provider: assure.ProviderPictureID, ProcessType: pictureid.ProcessDocument, DocumentID: 137}, 201, &p))
 	pp := "/dossiers/" + d.DossierID + "/processes/" + p.ProcessID
 	must(b, e.c.call(http.MethodPost, pp+"/images", map[string]string{"front": dataURL(testimage.MustJPEG(testimage.Color(400, 250, 1)))}, 201, nil))
 	must(b, e.c.call(http.MethodPost, pp, nil, 200, nil))

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"reverify/internal/assure"
+	"reverify/internal/pictureid"
 	"reverify/internal/specimen"
 )
 
@@ -57,7 +58,7 @@ func (e *Emulator) computeFinal(in finalInput) assure.Process {
 		}
 		f.Grey = front.grey
 		f.Front = extract(in.images[assure.DepictionFront].data)
-		if in.base.ProcessType == assure.ProcessTypeDocumentSelfie {
+		if in.base.ProcessType == pictureid.ProcessDocumentSelfie {
 			f.Selfie = extract(in.images[assure.DepictionSelfie].data)
 		}
 	}

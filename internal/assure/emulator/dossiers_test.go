@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
+	"reverify/internal/pictureid"
 	"reverify/internal/testutil/inspect"
 	"reverify/internal/testutil/testimage"
 )
@@ -69,7 +70,7 @@ func TestListDossiersNewestFirstLast100(t *testing.T) {
 func TestGetDossierListsProcesses(t *testing.T) {
 	e := newEnv(t, nil)
 	d := e.createDossier()
-	p1 := e.createProcess(d, assure.ProcessTypeDocument, 137)
+	p1 := e.createProcess(d, pictureid.ProcessDocument, 137)
 	e.clock.Advance(time.Second)
 	p2 := e.createProcess(d, "", 136)
 	r := e.do(http.MethodGet, "/assure/dossiers/"+d, nil)
@@ -92,7 +93,7 @@ func TestGetDossierListsProcesses(t *testing.T) {
 func TestDeleteDossierCascades(t *testing.T) {
 	e := newEnv(t, nil)
 	front := testimage.FrontJPEG(t, holder())
-	d, p := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": front})
+	d, p := e.flow(pictureid.ProcessDocument, 137, map[string][]byte{"front": front})
 	r := e.do(http.MethodDelete, "/assure/dossiers/"+d, nil)
 	require.Equal(t, http.StatusNoContent, r.code)
 	assert.Empty(t, r.body)

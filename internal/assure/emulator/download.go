@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"reverify/internal/assure"
+	"reverify/internal/pictureid"
 )
 
 // download serves GET .../processes/{processId}/download: 204 until the
@@ -96,7 +97,7 @@ func buildZip(v assure.Process, images map[string]upload, now time.Time) ([]byte
 
 // asJPEG returns JPEG bytes: JPEG uploads as they are, PNG re-encoded.
 func asJPEG(u upload) ([]byte, error) {
-	if u.mime == mimeJPEG {
+	if u.mime == pictureid.JPEG {
 		return u.data, nil
 	}
 	img, _, err := image.Decode(bytes.NewReader(u.data))

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
+	"reverify/internal/pictureid"
 	"reverify/internal/testutil/inspect"
 	"reverify/internal/testutil/testimage"
 )
@@ -20,7 +21,7 @@ import (
 func TestDownload(t *testing.T) {
 	e := newEnv(t, nil)
 	d := e.createDossier()
-	p := e.createProcess(d, assure.ProcessTypeDocumentSelfie, 136)
+	p := e.createProcess(d, pictureid.ProcessDocumentSelfie, 136)
 	path := procPath(d, p.ProcessID) + "/download"
 
 	r := e.do(http.MethodGet, path, nil)
@@ -58,7 +59,7 @@ func TestDownloadNoZipForFailedOrCanceled(t *testing.T) {
 	// failed: unreadable front.
 	corrupt := testimage.FrontJPEG(t, holder())
 	corrupt = corrupt[:len(corrupt)*2/3]
-	v, _ := e.final(assure.ProcessTypeDocument, 137, map[string][]byte{"front": corrupt})
+	v, _ := e.final(pictureid.ProcessDocument, 137, map[string][]byte{"front": corrupt})
 	require.Equal(t, assure.StatusFailed, v.Status)
 	var dr []assure.Dossier
 	e.do(http.MethodGet, "/assure/dossiers", nil).json(t, &dr)
@@ -67,14 +68,14 @@ func TestDownloadNoZipForFailedOrCanceled(t *testing.T) {
 	// rejected still has a zip.
 	d := holder()
 	d.DocumentNumber = ""
-	v, _ = e.final(assure.ProcessTypeDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, d)})
+	v, _ = e.final(pictureid.ProcessDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, d)})
 	require.Equal(t, assure.StatusRejected, v.Status)
 	e.do(http.MethodGet, "/assure/dossiers", nil).json(t, &dr)
 	assert.Equal(t, http.StatusOK, e.do(http.MethodGet, procPath(dr[0].DossierID, v.ProcessID)+"/download", nil).code)
 
 	// canceled.
 	ds := e.createDossier()
-	p := e.createProcess(ds, assure.ProcessTypeDocument, 137)
+	p := e.createProcess(ds, pictureid.ProcessDocument, 137)
 	_, err := e.emu.Cancel(p.ProcessID)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusNoContent, e.do(http.MethodGet, procPath(ds, p.ProcessID)+"/download", nil).code)

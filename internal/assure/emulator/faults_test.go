@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
+	"reverify/internal/pictureid"
 	"reverify/internal/testutil/testimage"
 )
 
@@ -98,7 +99,7 @@ func TestFaultResetBeforeAndAfterHandler(t *testing.T) {
 func TestFaultResetAfterStart(t *testing.T) {
 	e := newEnv(t, nil)
 	d := e.createDossier()
-	p := e.createProcess(d, assure.ProcessTypeDocument, 137)
+	p := e.createProcess(d, pictureid.ProcessDocument, 137)
 	require.Equal(t, http.StatusCreated, e.setImages(d, p.ProcessID, map[string][]byte{"front": testimage.FrontJPEG(t, holder())}).code)
 	// The first reset of an endpoint is before the handler, the second after.
 	require.NoError(t, e.emu.SetFaults(Faults{Endpoints: map[assure.Endpoint]FaultSpec{assure.EndpointStartVerification: {Reset: 1}}}))

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
+	"reverify/internal/pictureid"
 	"reverify/internal/specimen"
 	"reverify/internal/testutil/inspect"
 	"reverify/internal/testutil/testimage"
@@ -49,16 +50,16 @@ func goldenCases() []goldenCase {
 		return func(t *testing.T) []byte { return testimage.SelfieJPEG(t, testimage.SelfieData(personID, lookalike)) }
 	}
 	return []goldenCase{
-		{"accepted-document", final(assure.ProcessTypeDocument, front(nil), nil)},
-		{"accepted-documentSelfie", final(assure.ProcessTypeDocumentSelfie, front(nil), selfie("person-1", false))},
-		{"rejected-underage", final(assure.ProcessTypeDocument, front(func(d *specimen.Data) { d.DateOfBirth = "2012-05-01" }), nil)},
-		{"rejected-imagequality", final(assure.ProcessTypeDocument, front(func(d *specimen.Data) { d.DocumentNumber = "" }), nil)},
-		{"rejected-verylow", final(assure.ProcessTypeDocumentSelfie, front(nil), selfie("person-2", false))},
-		{"inconclusive-expired", final(assure.ProcessTypeDocument, front(func(d *specimen.Data) { d.DateOfExpiry = "2024-01-31" }), nil)},
-		{"inconclusive-medium", final(assure.ProcessTypeDocumentSelfie, front(nil), selfie("person-2", true))},
+		{"accepted-document", final(pictureid.ProcessDocument, front(nil), nil)},
+		{"accepted-documentSelfie", final(pictureid.ProcessDocumentSelfie, front(nil), selfie("person-1", false))},
+		{"rejected-underage", final(pictureid.ProcessDocument, front(func(d *specimen.Data) { d.DateOfBirth = "2012-05-01" }), nil)},
+		{"rejected-imagequality", final(pictureid.ProcessDocument, front(func(d *specimen.Data) { d.DocumentNumber = "" }), nil)},
+		{"rejected-verylow", final(pictureid.ProcessDocumentSelfie, front(nil), selfie("person-2", false))},
+		{"inconclusive-expired", final(pictureid.ProcessDocument, front(func(d *specimen.Data) { d.DateOfExpiry = "2024-01-31" }), nil)},
+		{"inconclusive-medium", final(pictureid.ProcessDocumentSelfie, front(nil), selfie("person-2", true))},
 		{"failed-expired", func(t *testing.T, e *env) []byte {
 			d := e.createDossier()
-			p := e.createProcess(d, assure.ProcessTypeDocument, 137)
+			p := e.createProcess(d, pictureid.ProcessDocument, 137)
 			require.Equal(t, http.StatusCreated, e.setImages(d, p.ProcessID, map[string][]byte{"front": testimage.FrontJPEG(t, holder())}).code)
 			e.clock.Advance(16 * time.Minute)
 			require.Equal(t, http.StatusOK, e.start(d, p.ProcessID).code)
@@ -69,7 +70,7 @@ func goldenCases() []goldenCase {
 		}},
 		{"canceled", func(t *testing.T, e *env) []byte {
 			d := e.createDossier()
-			p := e.createProcess(d, assure.ProcessTypeDocument, 137)
+			p := e.createProcess(d, pictureid.ProcessDocument, 137)
 			r := e.doAuth(http.MethodPost, "/_emulator/processes/"+p.ProcessID+"/cancel", nil, "")
 			require.Equal(t, http.StatusOK, r.code, "%s", r.body)
 			r = e.do(http.MethodGet, procPath(d, p.ProcessID), nil)

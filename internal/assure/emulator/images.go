@@ -9,12 +9,7 @@ import (
 	"strings"
 
 	"reverify/internal/assure"
-)
-
-// Image MIME types accepted in data URLs.
-const (
-	mimeJPEG = "image/jpeg"
-	mimePNG  = "image/png"
+	"reverify/internal/pictureid"
 )
 
 const msgBadDataURL = "Image encoded is in the wrong format. It must follow the dataURL format."
@@ -49,7 +44,7 @@ func parseDataURL(s string, maxBytes int64) (upload, *apiError) {
 	if enc != "base64" {
 		return upload{}, badRequest(msgBadDataURL)
 	}
-	if mime != mimeJPEG && mime != mimePNG {
+	if mime != pictureid.JPEG && mime != pictureid.PNG {
 		return upload{}, badRequest("Unsupported image type '%s'; use image/jpeg or image/png.", mime)
 	}
 	if int64(base64.StdEncoding.DecodedLen(len(payload))) > maxBytes+2 {
@@ -65,24 +60,13 @@ func parseDataURL(s string, maxBytes int64) (upload, *apiError) {
 	if int64(len(data)) > maxBytes {
 		return upload{}, badRequest("Image larger than %d bytes.", maxBytes)
 	}
-	if sniff := sniffImage(data); sniff != mime {
+	if sniff := pictureid.Sniff(data); sniff != mime {
 		if sniff == "" {
 			return upload{}, badRequest("Image content is neither JPEG nor PNG.")
 		}
 		return upload{}, badRequest("Image content is %s but the data URL declares %s.", sniff, mime)
 	}
 	return upload{data: data, mime: mime}, nil
-}
-
-// sniffImage is the MIME type of the image's magic bytes, or "".
-func sniffImage(b []byte) string {
-	switch {
-	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
-		return mimeJPEG
-	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
-		return mimePNG
-	}
-	return ""
 }
 
 // depictionAllowed answers the 400 for a depiction the process cannot have.
@@ -94,7 +78,7 @@ func (p *process) depictionAllowed(dep string) *apiError {
 			return badRequest("Document %d has one page: there is no back image.", p.documentID)
 		}
 	case assure.DepictionSelfie:
-		if p.processType != assure.ProcessTypeDocumentSelfie {
+		if p.processType != pictureid.ProcessDocumentSelfie {
 			return badRequest("Process type %s has no selfie.", p.processType)
 		}
 	default:

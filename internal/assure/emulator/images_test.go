@@ -10,14 +10,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"reverify/internal/assure"
+	"reverify/internal/pictureid"
 	"reverify/internal/testutil/testimage"
 )
 
 func TestSetAndGetImages(t *testing.T) {
 	e := newEnv(t, nil)
 	d := e.createDossier()
-	p := e.createProcess(d, assure.ProcessTypeDocumentSelfie, 136)
+	p := e.createProcess(d, pictureid.ProcessDocumentSelfie, 136)
 	front1 := testimage.JPEG(t, testimage.Color(40, 30, 1))
 	front2 := testimage.JPEG(t, testimage.Color(40, 30, 2))
 	back := testimage.PNG(t, testimage.Color(40, 30, 3))
@@ -44,7 +44,7 @@ func TestSetAndGetImages(t *testing.T) {
 func TestSetImagesErrors(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.MaxImageBytes = 20000 })
 	d := e.createDossier()
-	doc1 := e.createProcess(d, assure.ProcessTypeDocument, 137)
+	doc1 := e.createProcess(d, pictureid.ProcessDocument, 137)
 	jpg := testimage.JPEG(t, testimage.Color(40, 30, 1))
 	png := testimage.PNG(t, testimage.Color(40, 30, 1))
 	b64 := base64.StdEncoding.EncodeToString
@@ -92,7 +92,7 @@ func TestSetImagesErrors(t *testing.T) {
 func TestGetImageErrors(t *testing.T) {
 	e := newEnv(t, nil)
 	d := e.createDossier()
-	p := e.createProcess(d, assure.ProcessTypeDocument, 137)
+	p := e.createProcess(d, pictureid.ProcessDocument, 137)
 	base := procPath(d, p.ProcessID) + "/images"
 	for q, code := range map[string]int{
 		"":                    400,
@@ -112,7 +112,7 @@ func TestGetImageErrors(t *testing.T) {
 		})
 	}
 	t.Run("back absent on two pages", func(t *testing.T) {
-		p2 := e.createProcess(d, assure.ProcessTypeDocument, 136)
+		p2 := e.createProcess(d, pictureid.ProcessDocument, 136)
 		require.Equal(t, http.StatusCreated, e.setImages(d, p2.ProcessID, map[string][]byte{"front": testimage.JPEG(t, testimage.Color(9, 9, 0))}).code)
 		assert.Equal(t, http.StatusNotFound, e.do(http.MethodGet, procPath(d, p2.ProcessID)+"/images?depiction=back", nil).code)
 		assert.Equal(t, http.StatusOK, e.do(http.MethodGet, procPath(d, p2.ProcessID)+"/images?depiction=front", nil).code)

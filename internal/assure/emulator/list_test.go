@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
+	"reverify/internal/pictureid"
 	"reverify/internal/testutil/inspect"
 	"reverify/internal/testutil/testimage"
 )
@@ -22,7 +23,7 @@ func TestListProcesses(t *testing.T) {
 	var dossiers []string
 	for i := range 6 {
 		d := e.createDossier()
-		p := e.createProcess(d, assure.ProcessTypeDocument, 137)
+		p := e.createProcess(d, pictureid.ProcessDocument, 137)
 		if i < 3 { // three started and final
 			require.Equal(t, http.StatusCreated, e.setImages(d, p.ProcessID, map[string][]byte{"front": testimage.FrontJPEG(t, holder())}).code)
 			require.Equal(t, http.StatusOK, e.start(d, p.ProcessID).code)

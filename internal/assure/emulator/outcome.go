@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"reverify/internal/assure"
+	"reverify/internal/pictureid"
 	"reverify/internal/specimen"
 )
 
@@ -79,7 +80,7 @@ func Decide(f Facts) Outcome {
 		return decideByHash(f)
 	}
 	d := *f.Front
-	selfie := f.ProcessType == assure.ProcessTypeDocumentSelfie
+	selfie := f.ProcessType == pictureid.ProcessDocumentSelfie
 	age := d.AgeAt(f.Now)
 	o := Outcome{
 		Subject:  d,
@@ -164,7 +165,7 @@ func HashStatus(u float64, m Mix) assure.Status {
 
 // decideByHash is rule 4: images without specimen data.
 func decideByHash(f Facts) Outcome {
-	selfie := f.ProcessType == assure.ProcessTypeDocumentSelfie
+	selfie := f.ProcessType == pictureid.ProcessDocumentSelfie
 	o := Outcome{Synthetic: true, Grey: f.Grey}
 	if selfie {
 		o.Similarity = assure.SimilarityHigh

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
+	"reverify/internal/pictureid"
 	"reverify/internal/specimen"
 	"reverify/internal/testutil/testimage"
 )
@@ -31,7 +32,7 @@ func TestDecideRules(t *testing.T) {
 		return Facts{ProcessType: pt, Now: now, FirstUpload: now.Add(-time.Minute), Expiry: 15 * time.Minute,
 			Front: doc(nil), Mix: DefaultConfig().OutcomeMix, Country: "NLD"}
 	}
-	const D, DS = assure.ProcessTypeDocument, assure.ProcessTypeDocumentSelfie
+	const D, DS = pictureid.ProcessDocument, pictureid.ProcessDocumentSelfie
 	cases := []struct {
 		name   string
 		facts  func() Facts
@@ -141,7 +142,7 @@ func TestHashOutcomesFollowTheMix(t *testing.T) {
 	count := map[assure.Status]int{}
 	reasons := map[Rule]int{}
 	for i := range n {
-		f := Facts{ProcessType: assure.ProcessTypeDocumentSelfie, Now: now, FirstUpload: now, Expiry: time.Minute,
+		f := Facts{ProcessType: pictureid.ProcessDocumentSelfie, Now: now, FirstUpload: now, Expiry: time.Minute,
 			Hash: sha256.Sum256([]byte(fmt.Sprintf("image-%d", i))), Mix: mix, Country: "NOR"}
 		o := Decide(f)
 		require.True(t, o.Synthetic)
@@ -188,7 +189,7 @@ func TestHashOutcomesFollowTheMix(t *testing.T) {
 func TestHashOutcomeDocumentHasNoSelfieReasons(t *testing.T) {
 	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 5000 {
-		o := Decide(Facts{ProcessType: assure.ProcessTypeDocument, Now: now, Expiry: time.Minute,
+		o := Decide(Facts{ProcessType: pictureid.ProcessDocument, Now: now, Expiry: time.Minute,
 			Hash: sha256.Sum256([]byte{byte(i), byte(i >> 8)}), Mix: Mix{Inconclusive: 0.5, Rejected: 0.5}})
 		for _, r := range o.Rules {
 			require.NotContains(t, []Rule{RuleOtherPerson, RuleLookalike}, r)
@@ -198,7 +199,7 @@ func TestHashOutcomeDocumentHasNoSelfieReasons(t *testing.T) {
 }
 
 func TestHashOutcomeBlackAndWhiteStillMeasured(t *testing.T) {
-	f := Facts{ProcessType: assure.ProcessTypeDocument, Grey: true, Mix: Mix{Accepted: 1}, Hash: sha256.Sum256([]byte("x"))}
+	f := Facts{ProcessType: pictureid.ProcessDocument, Grey: true, Mix: Mix{Accepted: 1}, Hash: sha256.Sum256([]byte("x"))}
 	o := Decide(f)
 	assert.Equal(t, assure.StatusInconclusive, o.Status)
 	assert.Equal(t, []Rule{RuleBlackAndWhite}, o.Rules)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
+	"reverify/internal/pictureid"
 	"reverify/internal/specimen"
 	"reverify/internal/testutil/testimage"
 )
@@ -16,7 +17,7 @@ import (
 // TestOutcomeRulesOverHTTP runs every rule of docs/outcome-rules.md through
 // the API with specimen images built here.
 func TestOutcomeRulesOverHTTP(t *testing.T) {
-	const D, DS = assure.ProcessTypeDocument, assure.ProcessTypeDocumentSelfie
+	const D, DS = pictureid.ProcessDocument, pictureid.ProcessDocumentSelfie
 	with := func(mut func(*specimen.Data)) specimen.Data {
 		d := holder()
 		mut(&d)
@@ -148,13 +149,13 @@ func TestHashOutcomesOverHTTP(t *testing.T) {
 		front := testimage.JPEG(t, testimage.Color(64, 48, uint8(i)))
 		selfie := testimage.JPEG(t, testimage.Color(48, 64, uint8(100+i)))
 		imgs := map[string][]byte{"front": front, "selfie": selfie}
-		v1, _ := e1.final(assure.ProcessTypeDocumentSelfie, 222, imgs)
-		v2, _ := e2.final(assure.ProcessTypeDocumentSelfie, 222, imgs)
+		v1, _ := e1.final(pictureid.ProcessDocumentSelfie, 222, imgs)
+		v2, _ := e2.final(pictureid.ProcessDocumentSelfie, 222, imgs)
 		assert.Equal(t, v1.Status, v2.Status, "image %d", i)
 		assert.Equal(t, v1.StatusReasons, v2.StatusReasons)
 		assert.Equal(t, v1.FinalResult, v2.FinalResult)
 
-		want := Decide(Facts{ProcessType: assure.ProcessTypeDocumentSelfie, Hash: sha256.Sum256(append(append([]byte{}, front...), selfie...)),
+		want := Decide(Facts{ProcessType: pictureid.ProcessDocumentSelfie, Hash: sha256.Sum256(append(append([]byte{}, front...), selfie...)),
 			Mix: DefaultConfig().OutcomeMix})
 		assert.Equal(t, want.Status, v1.Status, "image %d", i)
 		seen[v1.Status] = true
@@ -172,7 +173,7 @@ func TestHashOutcomesOverHTTP(t *testing.T) {
 func TestHashOutcomeFollowsConfiguredMix(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.OutcomeMix = Mix{Rejected: 1} })
 	for i := range 5 {
-		v, _ := e.final(assure.ProcessTypeDocument, 137, map[string][]byte{"front": testimage.JPEG(t, testimage.Color(30, 20, uint8(i)))})
+		v, _ := e.final(pictureid.ProcessDocument, 137, map[string][]byte{"front": testimage.JPEG(t, testimage.Color(30, 20, uint8(i)))})
 		assert.Equal(t, assure.StatusRejected, v.Status, fmt.Sprint(i))
 	}
 }

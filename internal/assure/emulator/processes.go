@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"reverify/internal/assure"
+	"reverify/internal/pictureid"
 )
 
 // Errors of Cancel.
@@ -92,9 +93,9 @@ func (e *Emulator) createProcess(w http.ResponseWriter, r *http.Request, p param
 		return badRequest("Provider '%s' is not supported.", req.Provider)
 	}
 	if req.ProcessType == "" {
-		req.ProcessType = assure.ProcessTypeDocumentSelfie
+		req.ProcessType = pictureid.ProcessDocumentSelfie
 	}
-	if req.ProcessType != assure.ProcessTypeDocument && req.ProcessType != assure.ProcessTypeDocumentSelfie {
+	if req.ProcessType != pictureid.ProcessDocument && req.ProcessType != pictureid.ProcessDocumentSelfie {
 		return badRequest("Process type '%s' is not supported by provider %s.", req.ProcessType, req.Provider)
 	}
 	if req.DocumentID == 0 {
@@ -141,7 +142,7 @@ func requiredDepictions(processType string, pages int) []string {
 	if pages == 2 {
 		req = append(req, assure.DepictionBack)
 	}
-	if processType == assure.ProcessTypeDocumentSelfie {
+	if processType == pictureid.ProcessDocumentSelfie {
 		req = append(req, assure.DepictionSelfie)
 	}
 	return req

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
+	"reverify/internal/pictureid"
 	"reverify/internal/testutil/inspect"
 	"reverify/internal/testutil/testimage"
 )
@@ -22,14 +23,14 @@ func TestCreateProcess(t *testing.T) {
 		_, err := uuid.Parse(p.ProcessID)
 		assert.NoError(t, err)
 		assert.Equal(t, assure.ProviderPictureID, p.Provider)
-		assert.Equal(t, assure.ProcessTypeDocumentSelfie, p.ProcessType, "default process type")
+		assert.Equal(t, pictureid.ProcessDocumentSelfie, p.ProcessType, "default process type")
 		assert.Equal(t, assure.StatusPending, p.Status)
 		assert.Equal(t, dt.Pages, p.DocumentPages, "document %d", dt.ID)
 		assert.NotEmpty(t, p.Authorization)
 		assert.Equal(t, p.CreatedAt, p.UpdatedAt)
 	}
-	p := e.createProcess(d, assure.ProcessTypeDocument, 137)
-	assert.Equal(t, assure.ProcessTypeDocument, p.ProcessType)
+	p := e.createProcess(d, pictureid.ProcessDocument, 137)
+	assert.Equal(t, pictureid.ProcessDocument, p.ProcessType)
 	assert.Equal(t, 1, p.DocumentPages)
 
 	v := e.getProcess(d, p.ProcessID)
@@ -88,10 +89,10 @@ func TestStartVerification(t *testing.T) {
 		imgs    map[string][]byte
 		missing string
 	}{
-		{"no images", assure.ProcessTypeDocument, 137, nil, "front"},
-		{"back missing on two pages", assure.ProcessTypeDocument, 136, map[string][]byte{"front": front}, "back"},
-		{"selfie missing", assure.ProcessTypeDocumentSelfie, 137, map[string][]byte{"front": front}, "selfie"},
-		{"front missing", assure.ProcessTypeDocumentSelfie, 136, map[string][]byte{"back": back, "selfie": selfie}, "front"},
+		{"no images", pictureid.ProcessDocument, 137, nil, "front"},
+		{"back missing on two pages", pictureid.ProcessDocument, 136, map[string][]byte{"front": front}, "back"},
+		{"selfie missing", pictureid.ProcessDocumentSelfie, 137, map[string][]byte{"front": front}, "selfie"},
+		{"front missing", pictureid.ProcessDocumentSelfie, 136, map[string][]byte{"back": back, "selfie": selfie}, "front"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -108,7 +109,7 @@ func TestStartVerification(t *testing.T) {
 	}
 	t.Run("happy path then 409", func(t *testing.T) {
 		d := e.createDossier()
-		p := e.createProcess(d, assure.ProcessTypeDocumentSelfie, 136)
+		p := e.createProcess(d, pictureid.ProcessDocumentSelfie, 136)
 		require.Equal(t, http.StatusCreated, e.setImages(d, p.ProcessID, map[string][]byte{"front": front, "back": back, "selfie": selfie}).code)
 		for _, body := range []any{nil, "{}"} {
 			r := e.do(http.MethodPost, procPath(d, p.ProcessID), body)
@@ -129,7 +130,7 @@ func TestStartVerification(t *testing.T) {
 	})
 	t.Run("malformed body", func(t *testing.T) {
 		d := e.createDossier()
-		p := e.createProcess(d, assure.ProcessTypeDocument, 137)
+		p := e.createProcess(d, pictureid.ProcessDocument, 137)
 		r := e.do(http.MethodPost, procPath(d, p.ProcessID), "[")
 		assert.Equal(t, http.StatusBadRequest, r.code)
 	})
@@ -143,7 +144,7 @@ func TestStartVerification(t *testing.T) {
 
 func TestDeleteProcess(t *testing.T) {
 	e := newEnv(t, nil)
-	d, p := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, holder())})
+	d, p := e.flow(pictureid.ProcessDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, holder())})
 	r := e.do(http.MethodDelete, procPath(d, p), nil)
 	require.Equal(t, http.StatusNoContent, r.code)
 	assert.Empty(t, r.body)
@@ -162,7 +163,7 @@ func TestDeleteProcess(t *testing.T) {
 func TestStateMachine(t *testing.T) {
 	e := newEnv(t, nil)
 	d := e.createDossier()
-	p := e.createProcess(d, assure.ProcessTypeDocument, 137)
+	p := e.createProcess(d, pictureid.ProcessDocument, 137)
 	e.clock.Advance(10 * time.Second)
 	require.Equal(t, http.StatusCreated, e.setImages(d, p.ProcessID, map[string][]byte{"front": testimage.FrontJPEG(t, holder())}).code)
 	v := e.getProcess(d, p.ProcessID)
@@ -200,7 +201,7 @@ func TestLatencyFromConfig(t *testing.T) {
 	e := newEnv(t, func(c *Config) {
 		c.Processing = Latency{Median: 40 * time.Second, Sigma: 0, Min: time.Second, Max: time.Minute}
 	})
-	d, p := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, holder())})
+	d, p := e.flow(pictureid.ProcessDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, holder())})
 	e.clock.Advance(40*time.Second - time.Millisecond)
 	assert.Equal(t, assure.StatusProcessing, e.getProcess(d, p).Status)
 	e.clock.Advance(time.Millisecond)
@@ -215,7 +216,7 @@ func TestTimeScale(t *testing.T) {
 		c.Processing = Latency{Median: 30 * time.Second, Min: time.Second, Max: time.Minute}
 	})
 	t0 := e.emu.Now()
-	d, p := e.flow(assure.ProcessTypeDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, holder())})
+	d, p := e.flow(pictureid.ProcessDocument, 137, map[string][]byte{"front": testimage.FrontJPEG(t, holder())})
 	e.clock.Advance(29 * time.Millisecond)
 	v := e.getProcess(d, p)
 	assert.Equal(t, assure.StatusProcessing, v.Status)
@@ -235,7 +236,7 @@ func TestTransactionExpiry(t *testing.T) {
 		t.Run(c.wait.String(), func(t *testing.T) {
 			e := newEnv(t, nil)
 			d := e.createDossier()
-			p := e.createProcess(d, assure.ProcessTypeDocumentSelfie, 137)
+			p := e.createProcess(d, pictureid.ProcessDocumentSelfie, 137)
 			require.Equal(t, http.StatusCreated, e.setImages(d, p.ProcessID, map[string][]byte{"front": testimage.FrontJPEG(t, holder())}).code)
 			e.clock.Advance(c.wait - time.Minute)
 			// A later upload does not restart the transaction.

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"reverify/internal/assure"
+	"reverify/internal/pictureid"
 )
 
 // This file turns an Outcome into the Process JSON of the final status,
@@ -60,7 +61,7 @@ type shapeInput struct {
 func buildFinal(in shapeInput, o Outcome) assure.Process {
 	p := in.base
 	p.Status = o.Status
-	selfie := p.ProcessType == assure.ProcessTypeDocumentSelfie
+	selfie := p.ProcessType == pictureid.ProcessDocumentSelfie
 	first := Rule("")
 	if len(o.Rules) > 0 {
 		first = o.Rules[0]

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"reverify/internal/assure"
+	"reverify/internal/blob"
+	"reverify/internal/config"
+	"reverify/internal/fault"
+	"reverify/internal/journal"
+	"reverify/internal/pipeline"
+	"reverify/internal/report"
+	"reverify/internal/source"
+)
+
+// attempt is one attempt of `batch run`, wired from a validated
+// configuration: the API (the real one, or the bundled emulator in a dry
+// run), the archive, the output, what earlier attempts of the run shard
+// left, this attempt's journal and report writer, and the pipeline over
+// them.
+type attempt struct {
+	cfg          config.Config
+	shard, count int
+	id           string // the attempt's id
+	started      time.Time
+	out          blob.Store
+	resume       *journal.State
+	meter        *pipeline.Meter
+	journal      *journal.Writer
+	writer       *report.Writer
+	pipeline     *pipeline.Pipeline
+	emulator     *servedEmulator // dry runs only
+}
+
+// wire builds an attempt. Its errors say, through package fault, whether the
+// configuration is at fault (fault.Config: exit 2) or the world (exit 1).
+// The mapping from configuration to each part's settings lives in the
+// functions below and nowhere else.
+func wire(ctx context.Context, cfg config.Config, log *slog.Logger, progress func(pipeline.Progress)) (_ *attempt, err error) {
+	a := &attempt{cfg: cfg, started: time.Now(), meter: pipeline.NewMeter()}
+	a.shard, a.count = cfg.Shard()
+	defer func() {
+		if err != nil {
+			_ = a.close()
+		}
+	}()
+	runLog := log.With("run_id", cfg.Run.RunID, "shard", a.shard)
+
+	apiCfg := assureConfig(cfg)
+	if cfg.Run.DryRun {
+		emuLog := slog.New(slog.DiscardHandler) // its request log only in debug
+		if log.Enabled(ctx, slog.LevelDebug) {
+			emuLog = runLog.With("component", "emulator")
+		}
+		if a.emulator, err = startEmulator(ctx, cfg.Emulator, emuLog); err != nil {
+			return nil, fmt.Errorf("start the emulator: %w", err)
+		}
+		apiCfg.BaseURL, apiCfg.TokenURL = a.emulator.BaseURL, a.emulator.TokenURL
+		apiCfg.ClientID, apiCfg.ClientSecret = a.emulator.ClientID, a.emulator.ClientSecret
+		runLog.Info("dry run: using the bundled emulator", "base_url", a.emulator.BaseURL, "time_scale", cfg.Emulator.TimeScale)
+	}
+	apiCfg.Observer = a.meter
+	client, err := assure.New(apiCfg)
+	if err != nil {
+		return nil, err
+	}
+
+	archive, err := source.Open(ctx, blob.NewOpener(cfg.SourceS3()), sourceConfig(cfg))
+	if err != nil {
+		return nil, err
+	}
+	if a.out, err = blob.NewOpener(cfg.OutputS3()).Open(ctx, cfg.Output.URI); err != nil {
+		return nil, fault.Mark(fault.Config, fmt.Errorf("output: %w", err))
+	}
+	// An output that cannot be written fails here, before any API call.
+	if err := blob.Prepare(ctx, a.out); err != nil {
+		return nil, fault.Mark(fault.Abort, fmt.Errorf("output %w", err))
+	}
+
+	if a.resume, err = pipeline.LoadResume(ctx, a.out, client, cfg.Run.RunID, a.shard, a.count, runLog); err != nil {
+		return nil, err
+	}
+	if a.journal, a.id, err = pipeline.BeginAttempt(ctx, a.out, cfg.Run.RunID, a.shard, a.count, a.resume, a.started, 0); err != nil {
+		return nil, err
+	}
+	if a.writer, err = report.NewWriter(a.out, writerConfig(cfg, a.shard, a.count, a.id, a.journal.Committed)); err != nil {
+		return nil, fault.Mark(fault.Config, err)
+	}
+	a.pipeline, err = pipeline.New(pipelineOptions(cfg, log), pipeline.Deps{
+		Archive: archive, API: client, Meter: a.meter, Rows: a.writer, Results: a.out,
+		Journal: a.journal, Resume: a.resume, Progress: progress,
+	})
+	return a, err
+}
+
+// close ends what the attempt holds open: the journal (its error, which
+// fails the run if nothing else did) and the emulator.
+func (a *attempt) close() error {
+	var err error
+	if a.journal != nil {
+		err = a.journal.Close()
+		a.journal = nil
+	}
+	if a.emulator != nil {
+		_ = a.emulator.Close()
+		a.emulator = nil
+	}
+	return err
+}
+
+// assureConfig maps the api section and the credentials onto the client's
+// configuration. HTTPClient, Scope and Observer are left for the caller; a
+// dry run replaces the URLs and credentials with the emulator's.
+func assureConfig(cfg config.Config) assure.Config {
+	return assure.Config{
+		BaseURL:          cfg.API.BaseURL,
+		TokenURL:         cfg.API.TokenURL,
+		ClientID:         cfg.API.ClientID,
+		ClientSecret:     cfg.API.ClientSecret,
+		Rate:             cfg.EffectiveRate(),
+		Burst:            cfg.API.Burst,
+		RequestTimeout:   cfg.API.RequestTimeout,
+		TokenRenewBefore: cfg.API.TokenRenewBefore,
+		Retry:            cfg.API.Retry,
+	}
+}
+
+// sourceConfig maps the source section onto the archive's configuration.
+func sourceConfig(cfg config.Config) source.Config {
+	s := cfg.Source
+	return source.Config{
+		Archive:            s.Archive,
+		Manifest:           s.Manifest,
+		DefaultDocumentID:  s.DefaultDocumentID,
+		DefaultProcessType: s.DefaultProcessType,
+		Limits:             source.Limits{MaxImageBytes: int64(s.MaxImageBytes), MinWidth: s.MinWidth, MinHeight: s.MinHeight},
+	}
+}
+
+// writerConfig maps the output section onto the report writer's
+// configuration; onCommit learns of every committed part.
+func writerConfig(cfg config.Config, shard, count int, attempt string, onCommit func(part string, ids []string)) report.WriterConfig {
+	return report.WriterConfig{
+		RunID: cfg.Run.RunID, Shard: shard, ShardCount: count, Attempt: attempt,
+		MaxRowsPerPart: cfg.Output.MaxRowsPerPart, MaxPartAge: cfg.Output.MaxPartAge,
+		OnCommit: onCommit,
+	}
+}
+
+// pipelineOptions maps the run, concurrency, poll, output and threshold
+// sections onto the pipeline's options.
+func pipelineOptions(cfg config.Config, log *slog.Logger) pipeline.Options {
+	shard, count := cfg.Shard()
+	return pipeline.Options{
+		RunID: cfg.Run.RunID, Shard: shard, ShardCount: count, Limit: cfg.Run.Limit, DryRun: cfg.Run.DryRun,
+		Concurrency:     cfg.Concurrency,
+		Poll:            cfg.EffectivePoll(),
+		DownloadResults: cfg.Output.DownloadResults,
+		KeepDossiers:    cfg.Output.KeepDossiers,
+		Threshold:       cfg.FailureThreshold,
+		GracePeriod:     cfg.Run.GracePeriod,
+		Logger:          log,
+	}
+}
+
+// exitFor is the exit code of an error that ended a command before its work
+// began: 2 when the configuration is at fault, else 1.
+func exitFor(err error) int {
+	if errors.Is(err, context.Canceled) {
+		return ExitInterrupted
+	}
+	if fault.Of(err) == fault.Config {
+		return ExitUsage
+	}
+	return ExitFatal
+}

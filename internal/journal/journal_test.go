@@ -1,0 +1,189 @@
+package journal
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"reverify/internal/blob"
+	"reverify/internal/fault"
+	"reverify/internal/report"
+)
+
+const prefix = "runs/run/shard-0-of-1/journal/"
+
+func TestJournalFoldsEntries(t *testing.T) {
+	ctx := context.Background()
+	store, err := blob.NewLocal(t.TempDir())
+	require.NoError(t, err)
+	final := &Final{Outcome: "accepted", Process: json.RawMessage(`{"processId":"p-c","status":"accepted"}`),
+		Effort: Effort{Calls: 5, Polls: 1}}
+	entries := [][]Entry{
+		{ // first attempt
+			{Type: TypeRun, Attempt: "20260101T000000Z-aaaa", RunStart: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+			{Type: TypeDossier, Record: "a", Dossier: "d-a"},
+			{Type: TypeDossier, Record: "b", Dossier: "d-b"},
+			{Type: TypeProcess, Record: "b", Dossier: "d-b", Process: "p-b", Pages: 2},
+			{Type: TypeDossier, Record: "c", Dossier: "d-c"},
+			{Type: TypeProcess, Record: "c", Dossier: "d-c", Process: "p-c", Pages: 1},
+			{Type: TypeStarted, Record: "c", Dossier: "d-c", Process: "p-c"},
+			{Type: TypeFinal, Record: "c", Final: final},
+			{Type: TypeDeleted, Record: "c", Dossier: "d-c"},
+			{Type: TypeDossier, Record: "d", Dossier: "d-d"},
+			{Type: TypeStarted, Record: "d", Dossier: "d-d", Process: "p-d"},
+			{Type: TypeFinal, Record: "d", Final: &Final{Outcome: "rejected"}},
+			{Type: TypeCommitted, Records: []string{"d"}},
+		},
+		{ // second attempt
+			{Type: TypeRun, Attempt: "20260102T000000Z-bbbb", RunStart: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+			{Type: TypeStarted, Record: "b", Dossier: "d-b", Process: "p-b"},
+		},
+	}
+	for i, es := range entries {
+		j, err := Open(ctx, store, prefix, fmt.Sprintf("2026010%dT000000Z-x", i+1), 0)
+		require.NoError(t, err)
+		for _, e := range es {
+			require.NoError(t, j.Append(ctx, e))
+		}
+		require.NoError(t, j.Close())
+	}
+	// A line cut short by a crash is skipped.
+	require.NoError(t, store.Put(ctx, prefix+"20260103T000000Z-y.jsonl", []byte(`{"v":2,"t":"dossier","rec":"z","dos`)))
+
+	st, err := Read(ctx, store, prefix)
+	require.NoError(t, err)
+	assert.Equal(t, 2, st.Attempts)
+	assert.Equal(t, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), st.RunStart)
+	assert.Equal(t, &Record{Dossier: "d-a"}, st.Records["a"])
+	assert.Equal(t, &Record{Dossier: "d-b", Process: "p-b", Pages: 2, Started: true}, st.Records["b"])
+	assert.Equal(t, &Record{Dossier: "d-c", Process: "p-c", Pages: 1, Started: true, Final: final, Deleted: true}, st.Records["c"])
+	assert.True(t, st.Records["d"].Committed)
+	assert.Nil(t, st.Records["d"].Final, "a committed record's outcome is not kept in memory")
+	assert.NotContains(t, st.Records, "z")
+
+	// An unknown version is refused, not guessed at, and says what to do.
+	require.NoError(t, store.Put(ctx, prefix+"20260104T000000Z-z.jsonl", []byte(`{"v":9,"t":"run"}`+"\n")))
+	_, err = Read(ctx, store, prefix)
+	assert.ErrorContains(t, err, "format version 9")
+	assert.ErrorContains(t, err, "start a new run id")
+	assert.Equal(t, fault.Abort, fault.Of(err))
+}
+
+// Every line names its fields explicitly: the format is the documented one
+// (docs/journal.md), not Go's field names.
+func TestEntriesHaveTheDocumentedShape(t *testing.T) {
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	line, err := json.Marshal(Entry{V: Version, Type: TypeFinal, Time: at, Record: "r", Dossier: "d", Process: "p",
+		Final: &Final{Outcome: "timeout", ErrorCode: "deadline", ErrorMessage: "no final status",
+			Images: Images{Front: "f0"}, Effort: Effort{Calls: 4, Retries: 1, Polls: 9},
+			SubmittedAt: at, CompletedAt: at.Add(time.Minute)}})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"v":2,"t":"final","ts":"2026-12-01T10:00:00Z","rec":"r","dossier":"d","process":"p",
+		"final":{"outcome":"timeout","error_code":"deadline","error_message":"no final status",
+		"images":{"front":"f0"},"effort":{"calls":4,"retries":1,"polls":9},
+		"submitted_at":"2026-12-01T10:00:00Z","completed_at":"2026-12-01T10:01:00Z"}}`, string(line))
+	line, err = json.Marshal(Entry{V: Version, Type: TypeCommitted, Time: at, Records: []string{"a", "b"}, Part: "file:///p"})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"v":2,"t":"committed","ts":"2026-12-01T10:00:00Z","recs":["a","b"],"part":"file:///p"}`, string(line))
+}
+
+// Attempts restarted within one second (a crash loop, a quick retry) are
+// folded in the order they ran. With ids that sorted by start second and a
+// random suffix, the later attempt's final entry and deletion could be
+// folded before the earlier attempt's dossier entry, which reset the record:
+// the resumed run polled a process whose dossier was gone and wrote an
+// http_404 error row instead of the paid result (found by the e2e crash
+// loop).
+func TestJournalFoldsAttemptsOfOneSecondInRunOrder(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 27, 8, 38, 13, 0, time.UTC)
+	final := &Final{Outcome: "accepted"}
+	for i := 0; i < 20; i++ { // random suffixes: each order of them
+		store, err := blob.NewLocal(t.TempDir())
+		require.NoError(t, err)
+		attempts := [][]Entry{
+			{
+				{Type: TypeDossier, Record: "r", Dossier: "d"},
+				{Type: TypeProcess, Record: "r", Dossier: "d", Process: "p", Pages: 1},
+				{Type: TypeStarted, Record: "r", Dossier: "d", Process: "p"},
+			},
+			{
+				{Type: TypeFinal, Record: "r", Dossier: "d", Process: "p", Final: final},
+				{Type: TypeDeleted, Record: "r", Dossier: "d"},
+			},
+		}
+		for n, es := range attempts {
+			id := report.AttemptID(n+1, now) // the same second
+			j, err := Begin(ctx, store, prefix, id, now, now, 0)
+			require.NoError(t, err)
+			for _, e := range es {
+				require.NoError(t, j.Append(ctx, e))
+			}
+			require.NoError(t, j.Close())
+		}
+		st, err := Read(ctx, store, prefix)
+		require.NoError(t, err)
+		require.Equal(t, 2, st.Attempts)
+		r := st.Records["r"]
+		require.NotNil(t, r.Final, "the second attempt's final entry survives the fold")
+		assert.True(t, r.Deleted)
+	}
+	// Older ids (no attempt number) sort before numbered ones.
+	assert.Less(t, report.NewAttemptID(now.Add(time.Hour)), report.AttemptID(1, now))
+	assert.Less(t, report.AttemptID(9, now), report.AttemptID(10, now))
+}
+
+// objectOnly hides the local folder's blob.Appender: the journal writes
+// checkpoint objects, as on S3.
+type objectOnly struct{ blob.Store }
+
+func TestJournalOnObjectStoreCheckpoints(t *testing.T) {
+	ctx := context.Background()
+	local, err := blob.NewLocal(t.TempDir())
+	require.NoError(t, err)
+	store := objectOnly{local}
+	j, err := Open(ctx, store, prefix, "20260101T000000Z-a", time.Hour)
+	require.NoError(t, err)
+	require.NoError(t, j.Append(ctx, Entry{Type: TypeDossier, Record: "a", Dossier: "d"}))
+	require.NoError(t, j.Sync(ctx)) // a checkpoint now, not at the interval
+	require.NoError(t, j.Append(ctx, Entry{Type: TypeStarted, Record: "a", Dossier: "d", Process: "p"}))
+	require.NoError(t, j.Close())
+	var keys []string
+	require.NoError(t, store.List(ctx, prefix, func(o blob.Object) error {
+		keys = append(keys, o.Key)
+		return nil
+	}))
+	assert.Len(t, keys, 2, "one checkpoint object per interval with entries")
+	st, err := Read(ctx, store, prefix)
+	require.NoError(t, err)
+	assert.True(t, st.Records["a"].Started)
+}
+
+// On a store that appends, a durable entry is on storage when Append
+// returns; a deletion or a commit need not be.
+func TestDurableEntriesAreSyncedBeforeAppendReturns(t *testing.T) {
+	ctx := context.Background()
+	store, err := blob.NewLocal(t.TempDir())
+	require.NoError(t, err)
+	j, err := Open(ctx, store, prefix, "a1", 0)
+	require.NoError(t, err)
+	defer j.Close()
+	require.NoError(t, j.Append(ctx, Entry{Type: TypeStarted, Record: "r", Dossier: "d", Process: "p"}))
+	st, err := Read(ctx, store, prefix)
+	require.NoError(t, err)
+	assert.True(t, st.Records["r"].Started, "read back while the journal is still open")
+	assert.True(t, Entry{Type: TypeFinal}.Durable())
+	assert.False(t, Entry{Type: TypeDeleted}.Durable())
+	assert.False(t, Entry{Type: TypeCommitted}.Durable())
+
+	// A broken journal fails every later append: fault.Abort.
+	require.NoError(t, j.Close())
+	err = j.Append(ctx, Entry{Type: TypeDossier, Record: "x"})
+	require.Error(t, err)
+	assert.Equal(t, fault.Abort, fault.Of(err))
+}

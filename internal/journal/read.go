@@ -1,0 +1,245 @@
+package journal
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"reverify/internal/blob"
+)
+
+// State is what the earlier attempts of a run shard left, folded from their
+// journals (and completed by the caller from the Parquet parts and the API).
+type State struct {
+	// RunStart is the start of the run's first attempt.
+	RunStart time.Time
+	Records  map[string]*Record
+	// Attempts counts the earlier attempts found.
+	Attempts int
+}
+
+// Record is what the journal knows of one record.
+type Record struct {
+	Dossier string
+	Process string
+	Pages   int
+	Started bool
+	// Final is the record's outcome when it was final but its row may not be
+	// in a committed part.
+	Final   *Final
+	Deleted bool
+	// Committed: a committed part holds the record's row.
+	Committed bool
+}
+
+// NewState returns the state of a run shard without earlier attempts.
+func NewState() *State { return &State{Records: map[string]*Record{}} }
+
+// Lookup returns what is known of a record, or nil (also on a nil State).
+func (s *State) Lookup(id string) *Record {
+	if s == nil {
+		return nil
+	}
+	return s.Records[id]
+}
+
+// Record returns the record's entry, creating an empty one.
+func (s *State) Record(id string) *Record {
+	r := s.Records[id]
+	if r == nil {
+		r = &Record{}
+		s.Records[id] = r
+	}
+	return r
+}
+
+// MarkCommitted records that a committed part holds the record's row (the
+// parts themselves are the source of truth): its outcome is no longer needed.
+func (s *State) MarkCommitted(id string) {
+	r := s.Record(id)
+	r.Committed, r.Final = true, nil
+}
+
+// apply folds one entry in. Entries must come in the order they were
+// written, attempt after attempt.
+func (s *State) apply(e *Entry) {
+	switch e.Type {
+	case TypeRun:
+		if !e.RunStart.IsZero() && (s.RunStart.IsZero() || e.RunStart.Before(s.RunStart)) {
+			s.RunStart = e.RunStart
+		}
+		return
+	case TypeCommitted:
+		for _, id := range e.Records {
+			s.MarkCommitted(id)
+		}
+		return
+	}
+	r := s.Record(e.Record)
+	switch e.Type {
+	case TypeDossier:
+		if r.Dossier != e.Dossier {
+			*r = Record{Dossier: e.Dossier, Committed: r.Committed}
+		}
+	case TypeProcess:
+		r.Dossier, r.Process, r.Pages, r.Started = e.Dossier, e.Process, e.Pages, false
+	case TypeStarted:
+		r.Dossier, r.Process, r.Started = e.Dossier, e.Process, true
+	case TypeFinal:
+		if !r.Committed && e.Final != nil {
+			r.Final = e.Final
+		}
+	case TypeDeleted:
+		r.Deleted = true
+	}
+}
+
+// Read folds every attempt's journal below prefix into a State. Lines that
+// do not decode (a line cut by a crash) are skipped; an entry of a version
+// this package does not read is an error that says what to do.
+func Read(ctx context.Context, store blob.Store, prefix string) (*State, error) {
+	var keys []string
+	err := store.List(ctx, prefix, func(o blob.Object) error {
+		if strings.HasSuffix(o.Key, ".jsonl") {
+			keys = append(keys, o.Key)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, blob.ErrNotFound) {
+		return nil, fail(fmt.Errorf("read: %w", err))
+	}
+	// Attempt ids start with their number (report.AttemptID): sorting the
+	// keys puts the attempts in the order they ran, and each attempt's
+	// checkpoints in order. The fold depends on it: a later attempt's
+	// entries must come after an earlier one's.
+	sort.Strings(keys)
+	st := NewState()
+	attempts := map[string]bool{}
+	for _, key := range keys {
+		if err := readObject(ctx, store, key, st, attempts); err != nil {
+			return nil, err
+		}
+	}
+	st.Attempts = len(attempts)
+	return st, nil
+}
+
+func readObject(ctx context.Context, store blob.Store, key string, st *State, attempts map[string]bool) error {
+	rc, err := store.Open(ctx, key)
+	if err != nil {
+		return fail(fmt.Errorf("read %s: %w", store.KeyURI(key), err))
+	}
+	defer rc.Close()
+	br := bufio.NewReaderSize(rc, 1<<20)
+	for {
+		line, err := br.ReadBytes('\n')
+		if e, ok, derr := decode(line); derr != nil {
+			return fail(fmt.Errorf("read %s: %w", store.KeyURI(key), derr))
+		} else if ok {
+			st.apply(&e)
+			if e.Type == TypeRun {
+				attempts[e.Attempt] = true
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fail(fmt.Errorf("read %s: %w", store.KeyURI(key), err))
+		}
+	}
+}
+
+// wire is an entry of any version this package reads: version 2, and
+// version 1, whose final entries held the finished report row under "row".
+type wire struct {
+	Entry
+	Row json.RawMessage `json:"row,omitempty"`
+}
+
+// decode reads one line: ok is false for a line that does not decode (cut
+// by a crash, or empty); err is set for an entry of an unknown version.
+func decode(line []byte) (e Entry, ok bool, err error) {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 {
+		return Entry{}, false, nil
+	}
+	var w wire
+	if json.Unmarshal(line, &w) != nil {
+		return Entry{}, false, nil
+	}
+	switch w.V {
+	case Version:
+	case 1:
+		if w.Type == TypeFinal && len(w.Row) > 0 {
+			f, cerr := finalFromV1(w.Row)
+			if cerr != nil {
+				return Entry{}, false, nil // as a cut line: the record is redone
+			}
+			w.Final = f
+		}
+	default:
+		return Entry{}, false, fmt.Errorf("journal entry of format version %d: this reverify reads versions 1 and %d; "+
+			"resume the run with the reverify that wrote it, or start a new run id", w.V, Version)
+	}
+	return w.Entry, true, nil
+}
+
+// v1Row holds the fields of a version 1 final entry's row (a report row
+// encoded with Go's field names) that a row is made from.
+type v1Row struct {
+	Outcome      string
+	ErrorCode    string
+	ErrorMessage *string
+	ResultJSON   json.RawMessage
+	APICalls     int32
+	Retries      int32
+	Polls        int32
+	SubmittedAt  *time.Time
+	CompletedAt  *time.Time
+	FrontSHA256  *string
+	BackSHA256   *string
+	SelfieSHA256 *string
+	ResultZipURI *string
+}
+
+// finalFromV1 turns a version 1 final row into a Final: the process answer
+// it kept (ResultJSON) and everything else a row is made from.
+func finalFromV1(raw json.RawMessage) (*Final, error) {
+	var r v1Row
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, err
+	}
+	if r.Outcome == "" {
+		return nil, errors.New("final row without an outcome")
+	}
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	tm := func(p *time.Time) time.Time {
+		if p == nil {
+			return time.Time{}
+		}
+		return *p
+	}
+	f := &Final{
+		Outcome: r.Outcome, ErrorCode: r.ErrorCode, ErrorMessage: str(r.ErrorMessage),
+		Images:      Images{Front: str(r.FrontSHA256), Back: str(r.BackSHA256), Selfie: str(r.SelfieSHA256)},
+		Effort:      Effort{Calls: r.APICalls, Retries: r.Retries, Polls: r.Polls},
+		SubmittedAt: tm(r.SubmittedAt), CompletedAt: tm(r.CompletedAt), ResultZip: str(r.ResultZipURI),
+	}
+	if len(r.ResultJSON) > 0 && string(r.ResultJSON) != "null" {
+		f.Process = r.ResultJSON
+	}
+	return f, nil
+}

@@ -1,0 +1,289 @@
+package journal
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"reverify/internal/blob"
+	"reverify/internal/fault"
+)
+
+// DefaultFlushEvery is the checkpoint interval on stores that cannot append.
+const DefaultFlushEvery = 2 * time.Second
+
+// Writer writes the journal of one attempt below a prefix of a store.
+//
+// Where the store can append (blob.Appender: a local folder) it is one
+// append-only object per attempt (<prefix><attempt>.jsonl), written by group
+// commit: a durable Append returns after the write that holds it was synced.
+//
+// Elsewhere (S3) it is a series of checkpoint objects
+// (<prefix><attempt>/<seq>.jsonl), one per flush interval holding the
+// entries since the previous one; Append does not wait for them. A crash
+// loses at most the last interval, which reconciliation with the API
+// recovers — as long as the API still holds it: before a step that destroys
+// the API's copy (deleting a dossier), the caller calls Sync, which writes a
+// checkpoint at once (group commit: every entry buffered goes in it) and
+// waits for it.
+//
+// Every error is fault.Abort: a run that cannot journal cannot promise
+// anything. Errors are sticky.
+type Writer struct {
+	flushEvery time.Duration
+	sink       sink
+	waitSync   bool          // durable appends wait for their write (appendable stores)
+	kick       chan struct{} // Sync asks the checkpoint flusher for a checkpoint now
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	buf     []byte
+	seq     uint64 // entries appended
+	synced  uint64 // entries on storage
+	err     error  // sticky
+	closing bool
+	closed  chan struct{} // closed by Close
+	done    chan struct{} // closed when the flusher ends
+}
+
+type sink interface {
+	write(ctx context.Context, data []byte) error
+	close() error
+}
+
+// Open starts the journal of an attempt below prefix in store. flushEvery is
+// the checkpoint interval where the store cannot append (0: the default).
+func Open(ctx context.Context, store blob.Store, prefix, attempt string, flushEvery time.Duration) (*Writer, error) {
+	j := &Writer{flushEvery: flushEvery, kick: make(chan struct{}, 1), closed: make(chan struct{}), done: make(chan struct{})}
+	if j.flushEvery <= 0 {
+		j.flushEvery = DefaultFlushEvery
+	}
+	j.cond = sync.NewCond(&j.mu)
+	if a, ok := store.(blob.Appender); ok {
+		w, err := a.Append(ctx, prefix+attempt+".jsonl")
+		if err != nil {
+			return nil, fail(err)
+		}
+		j.sink, j.waitSync = &appendSink{w: w}, true
+		j.flushEvery = 0
+	} else {
+		j.sink = &objectSink{store: store, prefix: prefix + attempt + "/"}
+	}
+	go j.flusher(context.WithoutCancel(ctx))
+	return j, nil
+}
+
+// Begin opens the journal of an attempt and writes its run entry (the
+// attempt's id and start, the run's first start), which is on storage when
+// Begin returns, on every store: on S3 a checkpoint is written at once
+// instead of after the first interval. A later attempt must learn that this
+// one ran, and so reconcile with the API, even when this one dies in its
+// first seconds: else the verifications it started are started again.
+func Begin(ctx context.Context, store blob.Store, prefix, attempt string, started, runStart time.Time, flushEvery time.Duration) (*Writer, error) {
+	if runStart.IsZero() {
+		runStart = started
+	}
+	j, err := Open(ctx, store, prefix, attempt, flushEvery)
+	if err != nil {
+		return nil, err
+	}
+	err = j.Append(ctx, Entry{Type: TypeRun, Time: started.UTC(), Attempt: attempt, RunStart: runStart.UTC()})
+	if err == nil {
+		err = j.Sync(ctx)
+	}
+	if err != nil {
+		_ = j.Close()
+		return nil, err
+	}
+	return j, nil
+}
+
+// fail makes err the journal's error: fault.Abort, named "journal".
+func fail(err error) error {
+	return fault.Mark(fault.Abort, fmt.Errorf("journal: %w", err))
+}
+
+// Append adds an entry, stamped with the format version and, when it has
+// none, the current time. A durable entry (Entry.Durable) is on storage when
+// Append returns where the store can append; elsewhere it is in the next
+// checkpoint (see Sync).
+func (j *Writer) Append(ctx context.Context, e Entry) error {
+	e.V = Version
+	if e.Time.IsZero() {
+		e.Time = time.Now().UTC()
+	}
+	line, err := encode(e)
+	if err != nil {
+		return fail(fmt.Errorf("encode entry: %w", err))
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return j.err
+	}
+	if j.closing {
+		return fail(errors.New("closed"))
+	}
+	j.buf = append(append(j.buf, line...), '\n')
+	j.seq++
+	my := j.seq
+	j.cond.Broadcast()
+	if !e.Durable() || !j.waitSync {
+		return nil
+	}
+	for j.synced < my && j.err == nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		j.cond.Wait()
+	}
+	return j.err
+}
+
+// encode renders an entry as one line, without escaping HTML characters, so
+// that a process answer is kept as the API sent it (compacted).
+func encode(e Entry) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(e); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// Committed records that a committed Parquet part holds these records' rows.
+// It has the form of report.WriterConfig.OnCommit. The entry is a shortcut
+// for the next resume (the parts themselves say what is committed), so it is
+// not waited for; a journal that cannot take it fails at its next durable
+// entry.
+func (j *Writer) Committed(part string, recordIDs []string) {
+	_ = j.Append(context.Background(), Entry{Type: TypeCommitted, Records: recordIDs, Part: part})
+}
+
+// Sync returns once every entry appended before it is on storage. Where the
+// store appends, durable appends already wait for their write, so that is at
+// most one sync away; elsewhere it writes a checkpoint now instead of at the
+// next interval.
+func (j *Writer) Sync(ctx context.Context) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	my := j.seq
+	if j.synced >= my || j.err != nil {
+		return j.err
+	}
+	select {
+	case j.kick <- struct{}{}:
+	default: // a checkpoint is already asked for; it takes everything buffered
+	}
+	for j.synced < my && j.err == nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		j.cond.Wait()
+	}
+	return j.err
+}
+
+// flusher writes buffered entries: at once where the store appends (group
+// commit: the entries that arrive during one sync go together in the next
+// write), every flushEvery for checkpoint objects, or at once when Sync asks.
+func (j *Writer) flusher(ctx context.Context) {
+	defer close(j.done)
+	var tick <-chan time.Time
+	if j.flushEvery > 0 {
+		t := time.NewTicker(j.flushEvery)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		if tick != nil {
+			select {
+			case <-tick:
+			case <-j.kick:
+			case <-j.closed:
+			}
+		}
+		j.mu.Lock()
+		for tick == nil && len(j.buf) == 0 && !j.closing {
+			j.cond.Wait()
+		}
+		closing := j.closing
+		data, upTo := j.buf, j.seq
+		j.buf = nil
+		j.mu.Unlock()
+
+		var err error
+		if len(data) > 0 {
+			err = j.sink.write(ctx, data)
+		}
+
+		j.mu.Lock()
+		if err != nil && j.err == nil {
+			j.err = fail(err)
+		}
+		if err == nil {
+			j.synced = upTo
+		}
+		j.cond.Broadcast()
+		stop := j.err != nil || (closing && len(j.buf) == 0)
+		j.mu.Unlock()
+		if stop {
+			return
+		}
+	}
+}
+
+// Close writes what is buffered and closes the journal.
+func (j *Writer) Close() error {
+	j.mu.Lock()
+	if j.closing {
+		j.mu.Unlock()
+		return fail(errors.New("closed twice"))
+	}
+	j.closing = true
+	j.cond.Broadcast()
+	j.mu.Unlock()
+	close(j.closed)
+	<-j.done
+	cerr := j.sink.close()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return j.err
+	}
+	if cerr != nil {
+		return fail(cerr)
+	}
+	return nil
+}
+
+// appendSink appends to one object and syncs every write.
+type appendSink struct{ w blob.AppendWriter }
+
+func (s *appendSink) write(_ context.Context, data []byte) error {
+	if _, err := s.w.Write(data); err != nil {
+		return err
+	}
+	return s.w.Sync()
+}
+
+func (s *appendSink) close() error { return s.w.Close() }
+
+// objectSink writes each batch as the next checkpoint object.
+type objectSink struct {
+	store  blob.Store
+	prefix string
+	n      int
+}
+
+func (s *objectSink) write(ctx context.Context, data []byte) error {
+	s.n++
+	return s.store.Put(ctx, fmt.Sprintf("%s%08d.jsonl", s.prefix, s.n), data)
+}
+
+func (s *objectSink) close() error { return nil }

@@ -1,0 +1,100 @@
+package pipeline
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"reverify/internal/assure"
+)
+
+// Meter counts a run's API attempts: in all for the summary, and, through
+// the context of the call that made them, for the record they were made for
+// (its api_calls, retries). It only counts: the rate, the pauses and the
+// retries themselves are the client's (assure.Client). It implements
+// assure.Observer.
+type Meter struct {
+	calls   atomic.Int64
+	retries atomic.Int64
+	pauses  atomic.Int64
+	byKey   sync.Map // callKey → *atomic.Int64
+}
+
+type callKey struct {
+	ep     assure.Endpoint
+	status int
+}
+
+// NewMeter returns a meter with every count at zero.
+func NewMeter() *Meter { return &Meter{} }
+
+// Observe implements assure.Observer.
+func (m *Meter) Observe(ctx context.Context, a assure.Attempt) {
+	m.calls.Add(1)
+	if a.Number > 1 {
+		m.retries.Add(1)
+	}
+	if a.Paused {
+		m.pauses.Add(1)
+	}
+	// A record's effort counts the calls made for it, not the token
+	// requests that happen to run within them.
+	if s := statsFrom(ctx); s != nil && a.Endpoint != assure.EndpointToken {
+		s.calls.Add(1)
+		if a.Number > 1 {
+			s.retries.Add(1)
+		}
+	}
+	k := callKey{a.Endpoint, a.StatusCode}
+	v, ok := m.byKey.Load(k)
+	if !ok {
+		v, _ = m.byKey.LoadOrStore(k, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Add(1)
+}
+
+// CallStats are the meter's counts.
+type CallStats struct {
+	Calls   int64
+	Retries int64
+	// Pauses counts the 429 answers that paused every call.
+	Pauses int64
+	// ByEndpoint counts attempts per endpoint and HTTP status ("0" for
+	// transport failures).
+	ByEndpoint map[string]map[int]int64
+}
+
+// Stats returns a snapshot of the counts.
+func (m *Meter) Stats() CallStats {
+	s := CallStats{Calls: m.calls.Load(), Retries: m.retries.Load(), Pauses: m.pauses.Load(),
+		ByEndpoint: map[string]map[int]int64{}}
+	m.byKey.Range(func(k, v any) bool {
+		ck := k.(callKey)
+		e := s.ByEndpoint[string(ck.ep)]
+		if e == nil {
+			e = map[int]int64{}
+			s.ByEndpoint[string(ck.ep)] = e
+		}
+		e[ck.status] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return s
+}
+
+// recordStats counts one record's API effort.
+type recordStats struct {
+	calls   atomic.Int32
+	retries atomic.Int32
+	polls   atomic.Int32
+}
+
+type statsKey struct{}
+
+func withStats(ctx context.Context, s *recordStats) context.Context {
+	return context.WithValue(ctx, statsKey{}, s)
+}
+
+func statsFrom(ctx context.Context) *recordStats {
+	s, _ := ctx.Value(statsKey{}).(*recordStats)
+	return s
+}

@@ -1,0 +1,127 @@
+package pipeline
+
+import (
+	"reverify/internal/assure"
+	"reverify/internal/report"
+)
+
+// row makes a record's output row, once, when the record reaches the writer:
+// from the record as listed, its state, its final process and its effort.
+// It is the only place that assigns report.Row fields. (The writer adds its
+// own: run id, shard, recorded_at.)
+func (p *Pipeline) row(t *record) report.Row {
+	r, st, end := t.rec, &t.st, t.st.end
+	row := report.Row{
+		RecordID:          r.ID,
+		ExternalReference: ExternalReference(p.opt.RunID, r.ID),
+		Origin:            r.Origin,
+		FrontURI:          report.NonEmpty(r.Front),
+		BackURI:           report.NonEmpty(r.Back),
+		SelfieURI:         report.NonEmpty(r.Selfie),
+		FrontSHA256:       report.NonEmpty(t.digests.Front),
+		BackSHA256:        report.NonEmpty(t.digests.Back),
+		SelfieSHA256:      report.NonEmpty(t.digests.Selfie),
+		ProcessType:       r.ProcessType,
+		DossierID:         report.NonEmpty(st.dossier),
+		ProcessID:         report.NonEmpty(st.process),
+		Outcome:           end.outcome,
+		SkipReasons:       end.skips,
+		ErrorCode:         end.code,
+		ErrorMessage:      report.NonEmpty(end.message),
+		PreviousOutcome:   report.NonEmpty(r.PreviousStatus),
+		APICalls:          t.effort.calls.Load(),
+		Retries:           t.effort.retries.Load(),
+		Polls:             t.effort.polls.Load(),
+		SubmittedAt:       report.Timestamp(t.submitted),
+		CompletedAt:       report.Timestamp(end.at),
+		DurationMS:        report.DurationMS(t.submitted, end.at),
+		DryRun:            p.opt.DryRun,
+		ResultZipURI:      report.NonEmpty(t.zipURI),
+	}
+	if r.DocumentID > 0 {
+		row.DocumentID = new(int32(r.DocumentID))
+	}
+	if len(r.Meta) > 0 {
+		row.Metadata = r.Meta
+	}
+	if end.process != nil {
+		resultColumns(&row, end.process)
+	}
+	row.Reason = report.PrimaryReason(&row)
+	if row.PreviousOutcome != nil {
+		row.OutcomeChanged = report.OutcomeChanged(*row.PreviousOutcome, row.Outcome)
+	}
+	return row
+}
+
+// resultColumns fills the columns a final process answers: its reasons, the
+// extracted data (finalResult when accepted, else what providerSpecific
+// holds), every security check and the selfie match.
+func resultColumns(row *report.Row, p *assure.Process) {
+	row.ProcessID = report.NonEmpty(p.ProcessID)
+	for _, r := range p.StatusReasons {
+		row.StatusReasons = append(row.StatusReasons, report.StatusReason(r))
+	}
+	if p.FailReason != nil {
+		row.FailReason = report.NonEmpty(p.FailReason.Text())
+	}
+	if len(p.Raw) > 0 {
+		row.ResultJSON = p.Raw
+	}
+
+	var doc *assure.Document
+	var subj *assure.Subject
+	var selfie *assure.Selfie
+	if ps := p.ProviderSpecific; ps != nil {
+		doc, selfie = ps.Document, ps.Selfie
+		if doc != nil {
+			subj = doc.Subject
+		}
+	}
+	if fr := p.FinalResult; fr != nil {
+		row.FirstName = report.NonEmpty(fr.FirstName)
+		row.LastName = report.NonEmpty(fr.LastName)
+		row.DateOfBirth = report.DateDays(fr.DateOfBirth)
+		row.DateOfExpiry = report.DateDays(fr.DateOfExpiry)
+		row.DateOfIssue = report.DateDays(fr.DateOfIssue)
+		row.Gender = report.NonEmpty(fr.Gender)
+		row.Nationality = report.NonEmpty(fr.Nationality)
+		row.DocumentType = report.NonEmpty(fr.DocumentType)
+		row.DocumentNumber = report.NonEmpty(fr.DocumentNumber)
+		row.IssuingCountry = report.NonEmpty(fr.IssuingCountry)
+		row.PersonalIdentificationNumber = report.NonEmpty(fr.PersonalIdentificationNumber)
+		row.SimilarityScore = report.NonEmpty(fr.SimilarityScore)
+	} else {
+		if subj != nil {
+			row.FirstName = report.NonEmpty(subj.FirstName)
+			row.LastName = report.NonEmpty(subj.LastName)
+			row.DateOfBirth = report.DateDays(subj.DateOfBirth)
+			row.Gender = report.NonEmpty(subj.Gender)
+			row.Nationality = report.NonEmpty(subj.Nationality)
+			row.PersonalIdentificationNumber = report.NonEmpty(subj.PersonalIdentificationNumber)
+		}
+		if doc != nil {
+			row.DateOfExpiry = report.DateDays(doc.DateOfExpiry)
+			row.DateOfIssue = report.DateDays(doc.DateOfIssue)
+			row.DocumentNumber = report.NonEmpty(doc.DocumentNumber)
+			row.IssuingCountry = report.NonEmpty(doc.IssuingCountry)
+		}
+	}
+	if doc != nil && doc.SecurityChecks != nil {
+		sc := doc.SecurityChecks
+		row.CheckNotTamperedDocument = sc.NotTamperedDocument.Result()
+		row.CheckNonExpired = sc.NonExpired.Result()
+		row.CheckNotUnderage = sc.NotUnderage.Result()
+		row.CheckNotBlackAndWhite = sc.NotBlackAndWhite.Result()
+		row.CheckDataIntegrity = sc.DataIntegrity.Result()
+		row.CheckSidesMatch = sc.SidesMatch.Result()
+		row.CheckNotFaceSpoofing = sc.NotFaceSpoofing.Result()
+		row.CheckSelfieAndDocumentMatch = sc.SelfieAndDocumentMatch.Result()
+		if m := sc.SelfieAndDocumentMatch; m != nil {
+			row.SelfieSimilarityLevel = report.NonEmpty(m.SimilarityLevel)
+		}
+	}
+	if selfie != nil {
+		row.SelfieStatus = report.NonEmpty(selfie.Status)
+	}
+}

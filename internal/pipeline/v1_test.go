@@ -1,0 +1,102 @@
+package pipeline_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"reverify/internal/blob"
+	"reverify/internal/report"
+	"reverify/internal/specimen"
+)
+
+// A run whose journal an earlier reverify wrote (format version 1) resumes
+// with this one: testdata/v1-run holds the output of a v1 attempt over a
+// specimen archive (16 records, seed 3) that died before committing its
+// Parquet part — its journal (out/), and, for comparison, the part it would
+// have committed (expected/). Resumed here, every final record's row is
+// written from the v1 journal without an API call, equal to the row v1
+// wrote, and nothing is paid again.
+func TestV1JournalResumes(t *testing.T) {
+	h := newHarnessOf(t, specimen.Options{Count: 16, Seed: 3}, nil)
+	copyTree(t, "testdata/v1-run/out", h.out.(*blob.Local).Root())
+	const runID = "v1-fixture"
+
+	_, err := h.attempt(context.Background(), h.options(runID), attemptHooks{})
+	require.NoError(t, err)
+
+	c := h.emu.Counters()
+	assert.Zero(t, c.DossiersCreated, "nothing created again")
+	assert.Zero(t, c.VerificationsStarted, "nothing verified again")
+
+	fixture, err := blob.NewLocal("testdata/v1-run/expected")
+	require.NoError(t, err)
+	want := map[string]report.Row{}
+	require.NoError(t, report.ReadRun(context.Background(), fixture, runID, func(r report.Row) error {
+		want[r.RecordID] = r
+		return nil
+	}))
+	got := h.rows(runID)
+	require.Len(t, got, len(want))
+	finals := 0
+	for _, r := range got {
+		w, ok := want[r.RecordID]
+		require.True(t, ok, r.RecordID)
+		if w.Outcome == report.OutcomeSkipped {
+			// Never journaled: checked again by this attempt, in its archive.
+			assert.Equal(t, w.SkipReasons, r.SkipReasons, r.RecordID)
+			assert.Equal(t, w.FrontSHA256, r.FrontSHA256, r.RecordID)
+			assert.Zero(t, r.APICalls, r.RecordID)
+			continue
+		}
+		finals++
+		// What depends on where the archive is and when the row was written.
+		for _, row := range []*report.Row{&r, &w} {
+			row.Origin, row.FrontURI, row.BackURI, row.SelfieURI, row.RecordedAt = "", nil, nil, nil, nil
+		}
+		// v1 kept millisecond timestamps; it took the duration from finer ones.
+		require.NotNil(t, r.DurationMS, r.RecordID)
+		assert.InDelta(t, *w.DurationMS, *r.DurationMS, 1, r.RecordID)
+		r.DurationMS = w.DurationMS
+		// The final entry is written before the dossier's deletion, which the
+		// attempt that deletes it counts: that attempt died here.
+		if w.Outcome != report.OutcomeTimeout {
+			assert.Equal(t, w.APICalls-1, r.APICalls, r.RecordID)
+			r.APICalls = w.APICalls
+		}
+		// The same JSON; v1's journal escaped HTML characters in it.
+		if w.ResultJSON != nil {
+			assert.JSONEq(t, string(w.ResultJSON), string(r.ResultJSON), r.RecordID)
+			r.ResultJSON = w.ResultJSON
+		}
+		assert.Equal(t, w, r, r.RecordID)
+	}
+	assert.Equal(t, 11, finals)
+}
+
+// copyTree copies the files below src into dst.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	require.NoError(t, filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o644)
+	}))
+}
