@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 
 	"reverify/internal/assure"
@@ -24,22 +22,14 @@ flags:
 
 // cleanupCmd implements `batch cleanup`.
 func (m *Main) cleanupCmd(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("batch cleanup", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	fs.Usage = func() {
-		fmt.Fprint(m.Stderr, cleanupUsage)
-		fs.PrintDefaults()
-	}
+	fs := m.flagSet("batch cleanup", cleanupUsage)
 	configPath := fs.String("config", "", "YAML configuration file (default: the embedded configs/example.yaml)")
 	runID := fs.String("run-id", "", "the run to clean up (required)")
 	output := fs.String("output", "", "output URI of the run (output.uri)")
 	assureURL := fs.String("assure-url", "", "base URL of the Assure API (api.base_url)")
 	tokenURL := fs.String("token-url", "", "OAuth2 token URL (api.token_url)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if *runID == "" || fs.NArg() > 0 {
 		fmt.Fprintln(m.Stderr, "batch cleanup: --run-id is required and no arguments are taken")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -18,25 +17,17 @@ const emulatorShutdownTimeout = 10 * time.Second
 // emulatorCmd serves the Assure API emulator until ctx is canceled or a
 // signal arrives on m.Signals.
 func (m *Main) emulatorCmd(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(m.Stderr, "usage: batch emulator [flags]\n\n"+
-			"Serves the Assure API emulator (token endpoint, /assure API, /_emulator admin).\n"+
-			"Flags override the config file. See docs/emulator.md.\n\nflags:\n")
-		fs.PrintDefaults()
-	}
+	fs := m.flagSet("emulator", "usage: batch emulator [flags]\n\n"+
+		"Serves the Assure API emulator (token endpoint, /assure API, /_emulator admin).\n"+
+		"Flags override the config file. See docs/emulator.md.\n\nflags:\n")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
 	configPath := fs.String("config", "", "scenario file (YAML over the defaults, e.g. configs/emulator-faults.yaml)")
 	clientID := fs.String("client-id", emulator.DefaultClientID, "client id the token endpoint accepts")
 	clientSecret := fs.String("client-secret", emulator.DefaultClientSecret, "client secret the token endpoint accepts")
 	timeScale := fs.Float64("time-scale", 1, "delay factor: 0.01 runs 100x faster than real time")
 	seed := fs.Int64("seed", 1, "seed of the deterministic draws (latency, token key)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(m.Stderr, "batch emulator: unexpected arguments: %v\n", fs.Args())

@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -87,6 +89,31 @@ func (m *Main) usage(cmds map[string]command) {
 	}
 	b.WriteString("\nRun 'batch <command> -h' for a command's flags.\n")
 	fmt.Fprint(m.Stderr, b.String())
+}
+
+// flagSet returns a command's flags: errors and help go to m.Stderr, the
+// help being usage followed by the flags.
+func (m *Main) flagSet(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() {
+		fmt.Fprint(m.Stderr, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args into fs. When it returns false the command ends
+// with code: 0 after -h, 2 after a bad flag (the flag package has said why).
+func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return ExitOK, false
+	case err != nil:
+		return ExitUsage, false
+	}
+	return 0, true
 }
 
 func main() {

@@ -23,12 +23,7 @@ flags:
 
 // reportCmd implements `batch report`.
 func (m *Main) reportCmd(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("batch report", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	fs.Usage = func() {
-		fmt.Fprint(m.Stderr, reportUsage)
-		fs.PrintDefaults()
-	}
+	fs := m.flagSet("batch report", reportUsage)
 	asJSON := fs.Bool("json", false, "print the summaries as a JSON array instead of tables")
 	runID := fs.String("run-id", "", "summarise only this run")
 	var s3 blob.S3Options

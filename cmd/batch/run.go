@@ -60,12 +60,7 @@ func runFlags() []runFlag {
 
 // runCmd implements `batch run`.
 func (m *Main) runCmd(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("batch run", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	fs.Usage = func() {
-		fmt.Fprint(m.Stderr, runUsage)
-		fs.PrintDefaults()
-	}
+	fs := m.flagSet("batch run", runUsage)
 	configPath := fs.String("config", "", "YAML configuration file (default: the embedded configs/example.yaml)")
 	dryRun := fs.Bool("dry-run", false, "run against the bundled emulator started in-process")
 	printConfig := fs.Bool("print-config", false, "print the effective configuration (secrets redacted) and exit")
@@ -76,11 +71,8 @@ func (m *Main) runCmd(ctx context.Context, args []string) int {
 	for i, f := range flags {
 		values[i] = fs.String(f.flag, "", f.help+" ("+f.key+")")
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(m.Stderr, "batch run: unexpected arguments: %v\n", fs.Args())

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -15,8 +14,9 @@ import (
 
 // specimenCmd writes a synthetic sample archive with expected outcomes.
 func (m *Main) specimenCmd(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("specimen", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
+	fs := m.flagSet("specimen", "usage: batch specimen --out URI [--count N] [--seed S] [--mix spec] [--force]\n\n"+
+		"Writes N synthetic records (images with embedded specimen data, meta.json) and, at the archive root,\n"+
+		"expected.jsonl and manifest.csv. S3 credentials come from the AWS default chain.\n\nflags:\n")
 	out := fs.String("out", "", "archive location: a local path, file:///path or s3://bucket/prefix (required)")
 	count := fs.Int("count", 100, "number of records")
 	seed := fs.Int64("seed", 1, "random seed; the same seed, count and mix give the same archive")
@@ -27,17 +27,8 @@ func (m *Main) specimenCmd(ctx context.Context, args []string) int {
 	s3Endpoint := fs.String("s3-endpoint", "", "S3-compatible endpoint URL (default: AWS)")
 	s3Region := fs.String("s3-region", "", "S3 region (default: from the AWS configuration, else us-east-1)")
 	s3PathStyle := fs.Bool("s3-path-style", false, "address buckets as endpoint/bucket (most S3-compatible stores)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "usage: batch specimen --out URI [--count N] [--seed S] [--mix spec] [--force]\n\n"+
-			"Writes N synthetic records (images with embedded specimen data, meta.json) and, at the archive root,\n"+
-			"expected.jsonl and manifest.csv. S3 credentials come from the AWS default chain.\n\nflags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	usage := func(format string, a ...any) int {
 		fmt.Fprintf(m.Stderr, "batch specimen: "+format+"\n", a...)

@@ -67,7 +67,7 @@ func TestFaultStorms(t *testing.T) {
 		return "survived"
 	}
 	// 100% 429 with Retry-After for every endpoint, mid-run: the client
-	// retries 429s until api.retry.max_elapsed (2 min), the gate pauses every
+	// retries 429s until api.retry.max_elapsed (2 min), the client pauses every
 	// call for the Retry-After. The Retry-After is 1000 emulated seconds,
 	// sent as "Retry-After: 1" at time scale 0.001 (a smaller one would be
 	// rounded to 0 and the client would fall back to its own backoff).
@@ -95,8 +95,8 @@ func TestFaultStorms(t *testing.T) {
 		assert.Positive(t, during.Faults["too_many_requests"], "429s answered")
 		sums := ReadSummaries(t, out)
 		require.Len(t, sums, 1)
-		assert.Positive(t, sums[0].Extra["rate_limit_pauses"], "the gate paused every call for the Retry-After")
-		figs.Add("429 storm", "%s of 100%% 429 (Retry-After: 1) on every endpoint: %d answered, the gate paused %v times; %s, rows as expected, no dossier left",
+		assert.Positive(t, sums[0].Extra["rate_limit_pauses"], "the client paused every call for the Retry-After")
+		figs.Add("429 storm", "%s of 100%% 429 (Retry-After: 1) on every endpoint: %d answered, the client paused %v times; %s, rows as expected, no dossier left",
 			stormLength(), during.Faults["too_many_requests"], sums[0].Extra["rate_limit_pauses"], survived(t))
 	})
 
