@@ -137,7 +137,8 @@ func sourceConfig(cfg config.Config) source.Config {
 		Manifest:           s.Manifest,
 		DefaultDocumentID:  s.DefaultDocumentID,
 		DefaultProcessType: s.DefaultProcessType,
-		Limits:             source.Limits{MaxImageBytes: int64(s.MaxImageBytes), MinWidth: s.MinWidth, MinHeight: s.MinHeight},
+		Limits: source.Limits{MaxImageBytes: int64(s.MaxImageBytes), MaxPixels: s.MaxPixels,
+			MinWidth: s.MinWidth, MinHeight: s.MinHeight},
 	}
 }
 

@@ -44,7 +44,7 @@ func TestConfigurationMapsOntoTheParts(t *testing.T) {
 		"api.retry.max_attempts=6", "api.retry.base_delay=100ms", "api.retry.max_delay=2s",
 		"api.retry.max_retry_after=20s", "api.retry.max_elapsed=90s",
 		"source.archive=s3://bucket/archive", "source.manifest=s3://bucket/m.csv", "source.default_document_id=58",
-		"source.default_process_type=document", "source.max_image_bytes=5MiB", "source.min_width=300", "source.min_height=250",
+		"source.default_process_type=document", "source.max_image_bytes=5MiB", "source.max_pixels=1000000", "source.min_width=300", "source.min_height=250",
 		"output.max_rows_per_part=123", "output.max_part_age=3m", "output.keep_dossiers=true",
 		"concurrency.uploads=5", "concurrency.in_flight=50", "concurrency.poll_workers=3", "concurrency.finalizers=2",
 		"poll.initial_delay=15s", "poll.deadline=20m", "failure_threshold.min_records=9", "failure_threshold.max_error_share=0.25",
@@ -58,7 +58,7 @@ func TestConfigurationMapsOntoTheParts(t *testing.T) {
 	}, assureConfig(cfg), "the shard's share of api.rate: 40/4")
 
 	assert.Equal(t, source.Config{Archive: "s3://bucket/archive", Manifest: "s3://bucket/m.csv", DefaultDocumentID: 58,
-		DefaultProcessType: "document", Limits: source.Limits{MaxImageBytes: 5 << 20, MinWidth: 300, MinHeight: 250}},
+		DefaultProcessType: "document", Limits: source.Limits{MaxImageBytes: 5 << 20, MaxPixels: 1_000_000, MinWidth: 300, MinHeight: 250}},
 		sourceConfig(cfg))
 
 	wc := writerConfig(cfg, 2, 4, "a000001-x", nil)

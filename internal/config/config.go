@@ -59,6 +59,8 @@ type SourceConfig struct {
 	DefaultProcessType string `yaml:"default_process_type"`
 	// MaxImageBytes is the largest image accepted by preflight.
 	MaxImageBytes Size `yaml:"max_image_bytes"`
+	// MaxPixels is the most pixels (width × height) an image may declare.
+	MaxPixels int64 `yaml:"max_pixels"`
 	// MinWidth and MinHeight are the smallest image dimensions accepted by
 	// preflight, in pixels.
 	MinWidth  int `yaml:"min_width"`
@@ -156,7 +158,8 @@ func defaults() Config {
 			Archive:            "./archive",
 			DefaultDocumentID:  137,
 			DefaultProcessType: pictureid.ProcessDocumentSelfie,
-			MaxImageBytes:      10 * MiB,
+			MaxImageBytes:      4 * MiB,
+			MaxPixels:          25_000_000,
 			MinWidth:           200,
 			MinHeight:          200,
 		},

@@ -18,7 +18,7 @@ func TestKeysMatchTheSchema(t *testing.T) {
 	var want []string
 	want = append(want, "run.run_id", "run.shard", "run.shard_count", "run.limit", "run.dry_run", "run.max_duration", "run.grace_period",
 		"source.archive", "source.manifest", "source.default_document_id", "source.default_process_type",
-		"source.max_image_bytes", "source.min_width", "source.min_height")
+		"source.max_image_bytes", "source.max_pixels", "source.min_width", "source.min_height")
 	want = append(want, s3("source.s3")...)
 	want = append(want, "output.uri", "output.max_rows_per_part", "output.max_part_age", "output.download_results", "output.keep_dossiers")
 	want = append(want, s3("output.s3")...)

@@ -98,6 +98,9 @@ func (s SourceConfig) validate(v *Errors) {
 	if s.MaxImageBytes <= 0 {
 		v.add("source.max_image_bytes", fmt.Sprintf("must be > 0 (got %s)", s.MaxImageBytes))
 	}
+	if s.MaxPixels <= 0 {
+		v.add("source.max_pixels", fmt.Sprintf("must be > 0 (got %d)", s.MaxPixels))
+	}
 	atLeast(v, "source.min_width", s.MinWidth, 0)
 	atLeast(v, "source.min_height", s.MinHeight, 0)
 	validateS3(v, "source.s3", s.S3)

@@ -43,6 +43,7 @@ func TestValidateListsEveryWrongField(t *testing.T) {
 		"source.default_document_id":        func(c *Config) { c.Source.DefaultDocumentID = 0 },
 		"source.default_process_type":       func(c *Config) { c.Source.DefaultProcessType = "selfie" },
 		"source.max_image_bytes":            func(c *Config) { c.Source.MaxImageBytes = 0 },
+		"source.max_pixels":                 func(c *Config) { c.Source.MaxPixels = 0 },
 		"source.min_width":                  func(c *Config) { c.Source.MinWidth = -1 },
 		"source.min_height":                 func(c *Config) { c.Source.MinHeight = -1 },
 		"source.s3.endpoint":                func(c *Config) { c.Source.S3.Endpoint = "127.0.0.1:7070" },

@@ -19,11 +19,19 @@ const (
 
 // Defaults of Limits and Config.
 const (
-	DefaultMaxImageBytes = 10 << 20 // 10 MiB per image
-	DefaultMinWidth      = 300      // pixels, either orientation
-	DefaultMinHeight     = 200      // pixels, either orientation
-	DefaultRecordDepth   = 1        // record folders directly below the archive root
-	maxRecordDepth       = 16
+	// DefaultMaxImageBytes is what the API accepts per image, as far as it is
+	// documented (4 MB, the provider's only image size limit; the emulator's
+	// max_image_bytes): a larger image would be refused after its dossier and
+	// process were made.
+	DefaultMaxImageBytes = 4 << 20
+	// DefaultMaxPixels caps an image's declared width × height: 25
+	// megapixels (5000 × 5000, the emulator's max_image_pixels). A larger one
+	// is too_large, read from its header without decoding it.
+	DefaultMaxPixels   = 25_000_000
+	DefaultMinWidth    = 300 // pixels, either orientation
+	DefaultMinHeight   = 200 // pixels, either orientation
+	DefaultRecordDepth = 1   // record folders directly below the archive root
+	maxRecordDepth     = 16
 )
 
 // Config describes an archive. The YAML names are the ones error messages
@@ -57,9 +65,13 @@ type Config struct {
 
 // Limits bound what an image may be. Zero fields take the defaults.
 type Limits struct {
-	// MaxImageBytes is the largest image accepted (default 10 MiB). Larger
+	// MaxImageBytes is the largest image accepted (default 4 MiB). Larger
 	// objects are never read into memory: they are too_large.
 	MaxImageBytes int64 `yaml:"max_image_bytes"`
+	// MaxPixels is the most pixels (width × height, from the image's header;
+	// default 25,000,000) an image may declare: a small file may claim to be
+	// huge, and whatever decodes it would need the memory it claims.
+	MaxPixels int64 `yaml:"max_pixels"`
 	// MinWidth and MinHeight are the smallest dimensions accepted (default
 	// 300 × 200), in either orientation: an image passes when its longer
 	// side is at least max(MinWidth, MinHeight) and its shorter side at
@@ -73,6 +85,9 @@ type Limits struct {
 func (l Limits) withDefaults() Limits {
 	if l.MaxImageBytes == 0 {
 		l.MaxImageBytes = DefaultMaxImageBytes
+	}
+	if l.MaxPixels == 0 {
+		l.MaxPixels = DefaultMaxPixels
 	}
 	if l.MinWidth == 0 {
 		l.MinWidth = DefaultMinWidth
@@ -90,6 +105,9 @@ func (c Config) validate() (Config, blob.Location, *blob.Location, error) {
 	c.Limits = c.Limits.withDefaults()
 	if c.Limits.MaxImageBytes < 0 {
 		errs = append(errs, fmt.Errorf("limits.max_image_bytes: %d is negative", c.Limits.MaxImageBytes))
+	}
+	if c.Limits.MaxPixels < 0 {
+		errs = append(errs, fmt.Errorf("limits.max_pixels: %d is negative", c.Limits.MaxPixels))
 	}
 	if c.Limits.MinWidth < 0 || c.Limits.MinHeight < 0 {
 		errs = append(errs, fmt.Errorf("limits.min_width/min_height: %d×%d is negative", c.Limits.MinWidth, c.Limits.MinHeight))

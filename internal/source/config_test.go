@@ -18,7 +18,7 @@ func TestConfigDefaults(t *testing.T) {
 	assert.Nil(t, manifest)
 	assert.Equal(t, pictureid.ProcessDocumentSelfie, cfg.DefaultProcessType)
 	assert.Equal(t, DefaultRecordDepth, cfg.RecordDepth)
-	assert.Equal(t, Limits{MaxImageBytes: 10 << 20, MinWidth: 300, MinHeight: 200}, cfg.Limits)
+	assert.Equal(t, Limits{MaxImageBytes: 4 << 20, MaxPixels: 25_000_000, MinWidth: 300, MinHeight: 200}, cfg.Limits)
 
 	// Without an archive, the manifest's folder is the root.
 	cfg, root, manifest, err = Config{Manifest: "s3://bucket/lists/m.CSV", DefaultProcessType: "DOCUMENT"}.validate()

@@ -128,6 +128,10 @@ func (a *Archive) fetch(ctx context.Context, r *Record, role, uri, missing strin
 		return img, fail(code, "%s image %s: %s", role, uri, reason), nil
 	}
 	img.Format, img.ContentType, img.Width, img.Height = info.Format, info.ContentType, info.Width, info.Height
+	if px := int64(info.Width) * int64(info.Height); px > lim.MaxPixels {
+		return img, fail(CodeTooLarge, "%s image %s declares %d×%d pixels (%s), more than %s (limits.max_pixels)",
+			role, uri, info.Width, info.Height, pixels(px), pixels(lim.MaxPixels)), nil
+	}
 	if !lim.bigEnough(info.Width, info.Height) {
 		return img, fail(CodeTooSmall, "%s image %s is %d×%d pixels, below the %d×%d minimum (limits.min_width, min_height)",
 			role, uri, info.Width, info.Height, lim.MinWidth, lim.MinHeight), nil
@@ -138,6 +142,15 @@ func (a *Archive) fetch(ctx context.Context, r *Record, role, uri, missing strin
 // bigEnough applies the minimum dimensions in either orientation.
 func (l Limits) bigEnough(w, h int) bool {
 	return max(w, h) >= max(l.MinWidth, l.MinHeight) && min(w, h) >= min(l.MinWidth, l.MinHeight)
+}
+
+// pixels renders a pixel count for messages: "3,600,000,000 pixels".
+func pixels(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s + " pixels"
 }
 
 // byteSize renders a size for messages: "10 MiB", "512 KiB", "1000 bytes".

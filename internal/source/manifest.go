@@ -208,12 +208,17 @@ func (a *Archive) rowRecord(rw row, seen lineSet) Record {
 }
 
 // imageURI resolves an image path of a manifest: a full s3:// or file://
-// URI, or a path relative to the archive root.
+// URI, or a path relative to the archive root. A manifest read from S3
+// cannot name local files: whoever can write to the bucket must not be able
+// to make reverify read (and upload) a file of the machine it runs on.
 func (a *Archive) imageURI(v string) (string, error) {
 	if blob.IsURI(v) {
 		loc, err := blob.Parse(v)
 		if err != nil {
 			return "", err
+		}
+		if loc.Scheme == "file" && a.manifest != nil && a.manifest.Scheme != "file" {
+			return "", fmt.Errorf("%q: local path in a remote manifest (%s): name the image by an s3:// URI or a path relative to the archive", clip(v), a.manifest)
 		}
 		if loc.Scheme == "s3" {
 			if loc.Path == "" {

@@ -11,7 +11,7 @@ const (
 	CodeMissingBack       = "missing_back"       // a back image is named but does not exist
 	CodeMissingSelfie     = "missing_selfie"     // documentSelfie without a selfie, or the named selfie does not exist
 	CodeUnsupportedFormat = "unsupported_format" // the bytes are not JPEG or PNG (PDF, GIF, WebP, HEIC, text...)
-	CodeTooLarge          = "too_large"          // the object is larger than Limits.MaxImageBytes
+	CodeTooLarge          = "too_large"          // the object is larger than Limits.MaxImageBytes, or declares more than Limits.MaxPixels
 	CodeTooSmall          = "too_small"          // the image is below Limits.MinWidth × MinHeight
 	CodeCorrupt           = "corrupt"            // JPEG/PNG signature, but the header is unreadable or the file is truncated
 	CodeEmptyFile         = "empty_file"         // the object has zero bytes

@@ -37,8 +37,50 @@ func TestArchiveSuite(t *testing.T) {
 			t.Run("ManyRecords", func(t *testing.T) { testManyRecords(t, b.sub("many")) })
 			t.Run("OpenErrors", func(t *testing.T) { testOpenErrors(t, b, b.sub("errors")) })
 			t.Run("CallbackError", func(t *testing.T) { testCallbackError(t, b.sub("callback")) })
+			t.Run("LocalPathsInAManifest", func(t *testing.T) { testLocalPathsInAManifest(t, b.sub("local-paths")) })
 		})
 	}
+}
+
+// A manifest in S3 cannot make reverify read a file of the machine it runs
+// on: a file:// image is a bad_manifest_line, and the file is never opened.
+// A local manifest may name local files (its author runs reverify).
+func testLocalPathsInAManifest(t *testing.T, b *backend) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret.jpg")
+	require.NoError(t, os.WriteFile(secret, jpegBytes(t, 400, 300), 0o644))
+	b.put(t, "img/front.jpg", jpegBytes(t, 400, 300))
+	lines := []string{
+		"record_id,front",
+		"passwd,file:///etc/passwd",
+		"secret,file://" + filepath.ToSlash(secret),
+		"fine,img/front.jpg",
+	}
+	b.put(t, "manifest.csv", []byte(strings.Join(lines, "\n")+"\n"))
+	a, err := Open(ctx, b.opener, Config{Archive: b.root, Manifest: b.uri("manifest.csv"), DefaultProcessType: pictureid.ProcessDocument, DefaultDocumentID: 137})
+	require.NoError(t, err)
+	recs := byID(collect(t, a))
+	require.Len(t, recs, 3)
+	remote := !strings.HasPrefix(b.root, "file://") && !strings.HasPrefix(b.root, "/")
+	for _, id := range []string{"passwd", "secret"} {
+		r := recs[id]
+		imgs, problems, err := a.Load(ctx, r)
+		require.NoError(t, err)
+		if !remote {
+			if id == "secret" {
+				assert.Empty(t, problems, "a local manifest may name local files")
+			}
+			continue
+		}
+		require.Equal(t, []string{CodeBadManifestLine}, codes(problems), id)
+		assert.Contains(t, problems[0].Detail, "local path in a remote manifest", id)
+		assert.Empty(t, r.Front, "nothing to fetch: %s", id)
+		assert.Nil(t, imgs.Front, id)
+	}
+	_, problems, err := a.Load(ctx, recs["fine"])
+	require.NoError(t, err)
+	assert.Empty(t, problems)
 }
 
 // folderFixture writes the folder-layout sample archive and returns what

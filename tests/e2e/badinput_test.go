@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"reverify/internal/config"
 	"reverify/internal/report"
 	"reverify/internal/specimen"
+	"reverify/internal/testutil/testimage"
 )
 
 const seedBadInput = 71
@@ -160,12 +162,99 @@ func TestBadInput(t *testing.T) {
 		AssertEmulatorClean(t, emu.Counters(), nonSkipped)
 		for _, r := range rows {
 			if r.RecordID == "rec-huge" && assert.NotNil(t, r.ErrorMessage) {
-				assert.Contains(t, *r.ErrorMessage, "larger than 10 MiB")
+				assert.Contains(t, *r.ErrorMessage, "larger than 4 MiB")
 				t.Logf("rec-huge: %s", *r.ErrorMessage)
 			}
 		}
 		t.Logf("peak RSS %d MiB", res.MaxRSSKiB/1024)
 		assert.Less(t, res.MaxRSSKiB, int64(300<<10), "peak RSS below 300 MiB")
+	})
+
+	// Images the API would refuse or that would exhaust memory are stopped
+	// by preflight, before anything is paid: a 60000×60000 JPEG of a few KB
+	// (too_large naming its dimensions, never decoded), and an image over
+	// the 4 MiB the API accepts (it used to pass the 10 MiB preflight and be
+	// refused with a 400 after its dossier and process were made).
+	t.Run("images the API would refuse", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "archive")
+		require.NoError(t, os.CopyFS(dir, os.DirFS(arch.URI)))
+		front, err := os.ReadFile(filepath.Join(arch.URI, good, "front.jpg"))
+		require.NoError(t, err)
+		selfie, err := os.ReadFile(filepath.Join(arch.URI, good, "selfie.jpg"))
+		require.NoError(t, err)
+		for id, img := range map[string][]byte{
+			"rec-bomb":  testimage.Claiming(t, front, 60000, 60000),
+			"rec-heavy": append(append([]byte(nil), front...), make([]byte, 4<<20+512<<10)...), // 4.5 MiB
+		} {
+			require.NoError(t, os.MkdirAll(filepath.Join(dir, id), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, id, "front.jpg"), img, 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, id, "selfie.jpg"), selfie, 0o644))
+		}
+		emu := StartEmulator(t, nil)
+		out := filepath.Join(t.TempDir(), "out")
+		res := RunBatch(t, RunSpec{Emulator: emu, Source: dir, Output: out, RunID: "refused"})
+		RequireExit(t, res, ExitIncomplete)
+		exp := append(append([]specimen.ExpectedLine(nil), arch.Expected...),
+			specimen.ExpectedLine{RecordID: "rec-bomb", Outcome: report.OutcomeSkipped, Reason: "too_large", Case: "60000×60000 JPEG"},
+			specimen.ExpectedLine{RecordID: "rec-heavy", Outcome: report.OutcomeSkipped, Reason: "too_large", Case: "4.5 MiB JPEG"})
+		rows := ReadRows(t, out)
+		AssertOutcomes(t, rows, exp)
+		c := emu.Counters()
+		AssertEmulatorClean(t, c, nonSkipped)
+		assert.EqualValues(t, nonSkipped, c.DossiersCreated, "nothing paid for either")
+		for _, r := range rows {
+			if r.ErrorMessage == nil {
+				continue
+			}
+			switch r.RecordID {
+			case "rec-bomb":
+				assert.Contains(t, *r.ErrorMessage, "declares 60000×60000 pixels")
+			case "rec-heavy":
+				assert.Contains(t, *r.ErrorMessage, "larger than 4 MiB")
+			default:
+				continue
+			}
+			t.Logf("%s: %s", r.RecordID, *r.ErrorMessage)
+		}
+		assert.Less(t, res.MaxRSSKiB, int64(300<<10), "peak RSS below 300 MiB: nothing was decoded")
+	})
+
+	// A manifest in S3 cannot make reverify read files of the machine it runs
+	// on: file:// images are bad_manifest_line rows, and nothing is read or
+	// uploaded for them; the manifest's other lines run as usual.
+	t.Run("remote manifest naming local files", func(t *testing.T) {
+		s3 := StartS3(t)
+		remote := WriteSpecimen(t, SpecimenSpec{Out: s3.URI("archive"), Count: 12, Seed: seedBadInput, S3: s3})
+		local := filepath.Join(t.TempDir(), "local.jpg")
+		front, err := os.ReadFile(filepath.Join(arch.URI, good, "front.jpg"))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(local, front, 0o644))
+		store := s3.Store(t, s3.URI("archive"))
+		b, err := store.Get(context.Background(), specimen.ManifestName, 0)
+		require.NoError(t, err)
+		lines := bytes.Count(b, []byte("\n"))
+		b = append(b, []byte("passwd,file:///etc/passwd,,,137,document,,\nlocal,file://"+local+",,,137,document,,\n")...)
+		require.NoError(t, store.Put(context.Background(), "evil.csv", b))
+
+		emu := StartEmulator(t, nil)
+		out := filepath.Join(t.TempDir(), "out")
+		res := RunBatch(t, RunSpec{Emulator: emu, S3: s3, Source: s3.URI("archive"), Manifest: s3.URI("archive/evil.csv"),
+			Output: out, RunID: "remote-manifest"})
+		RequireExit(t, res, ExitIncomplete)
+		extra, rest := splitByOrigin(t, ReadRows(t, out), lines)
+		AssertOutcomes(t, rest, remote.Expected)
+		c := emu.Counters()
+		AssertEmulatorClean(t, c, remote.NonSkipped())
+		assert.EqualValues(t, remote.NonSkipped(), c.DossiersCreated, "nothing paid for the local files")
+		require.Len(t, extra, 2)
+		for _, r := range extra {
+			assert.Equal(t, []string{"bad_manifest_line"}, r.SkipReasons, r.RecordID)
+			assert.Zero(t, r.APICalls, r.RecordID)
+			if assert.NotNil(t, r.ErrorMessage) {
+				assert.Contains(t, *r.ErrorMessage, "local path in a remote manifest")
+				t.Logf("%s: %s", r.RecordID, *r.ErrorMessage)
+			}
+		}
 	})
 
 	// Document ids the API's document-types list does not have: skipped
@@ -246,7 +335,7 @@ func TestBadInput(t *testing.T) {
 			"run.dry_run": `"yes"`, "run.max_duration": "-1s", "run.grace_period": "soon",
 			"source.archive": `"ftp://example/archive"`, "source.manifest": "records.txt",
 			"source.default_document_id": "0", "source.default_process_type": "passport",
-			"source.max_image_bytes": "1.5GiB", "source.min_width": "-1", "source.min_height": "-2",
+			"source.max_image_bytes": "1.5GiB", "source.max_pixels": "0", "source.min_width": "-1", "source.min_height": "-2",
 			"source.s3.region": "[eu-west-1]", "source.s3.endpoint": `"not a url"`, "source.s3.path_style": "maybe",
 			"source.s3.checksum_when_required": "often", "source.s3.max_attempts": "-1",
 			"output.uri": `"ftp://example/out"`, "output.max_rows_per_part": "0", "output.max_part_age": "0s",

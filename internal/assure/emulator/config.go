@@ -42,6 +42,10 @@ type Config struct {
 	TransactionExpiry time.Duration `yaml:"transaction_expiry"`
 	// MaxImageBytes is the largest decoded image accepted by set images.
 	MaxImageBytes int64 `yaml:"max_image_bytes"`
+	// MaxImagePixels is the most pixels (width × height, from the image's
+	// header) of an image set images accepts: no larger image is ever
+	// decoded (a 29 KB JPEG can declare 60000×60000).
+	MaxImagePixels int64 `yaml:"max_image_pixels"`
 	// RateLimit is an optional global request-rate limit.
 	RateLimit RateLimit `yaml:"rate_limit"`
 	// Faults injects failures per endpoint.
@@ -115,6 +119,12 @@ type FaultLatency struct {
 	Max         time.Duration `yaml:"max"`
 }
 
+// DefaultMaxImagePixels is the emulator's documented choice for the largest
+// image set images accepts: 25 megapixels (5000 × 5000, the largest side
+// the provider's specification names, for its Watermark/Redact inputs). The
+// real API's limit is not documented (docs/emulator.md, "Choices").
+const DefaultMaxImagePixels = 25_000_000
+
 // Default credentials of the emulator.
 const (
 	DefaultClientID     = "reverify-emulator"
@@ -137,6 +147,7 @@ func DefaultConfig() Config {
 		OutcomeMix:        Mix{Accepted: 0.80, Inconclusive: 0.10, Rejected: 0.07, Failed: 0.03},
 		TransactionExpiry: 15 * time.Minute,
 		MaxImageBytes:     4 << 20,
+		MaxImagePixels:    DefaultMaxImagePixels,
 		RateLimit:         RateLimit{RetryAfter: time.Second},
 		Faults:            Faults{Seed: 1, Default: FaultSpec{RetryAfter: time.Second}},
 	}
@@ -235,6 +246,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxImageBytes <= 0 || c.MaxImageBytes > 64<<20 {
 		add("max_image_bytes", "must be between 1 and %d, got %d", 64<<20, c.MaxImageBytes)
+	}
+	if c.MaxImagePixels <= 0 || c.MaxImagePixels > maxPixels {
+		add("max_image_pixels", "must be between 1 and %d, got %d", int64(maxPixels), c.MaxImagePixels)
 	}
 	r := c.RateLimit
 	if !(r.RequestsPerSecond >= 0) || math.IsInf(r.RequestsPerSecond, 0) {

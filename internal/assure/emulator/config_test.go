@@ -92,6 +92,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"outcome_mix", func(c *Config) { c.OutcomeMix.Accepted = 0.5 }},
 		{"transaction_expiry", func(c *Config) { c.TransactionExpiry = 0 }},
 		{"max_image_bytes", func(c *Config) { c.MaxImageBytes = 0 }},
+		{"max_image_pixels", func(c *Config) { c.MaxImagePixels = 0 }},
 		{"rate_limit.requests_per_second", func(c *Config) { c.RateLimit.RequestsPerSecond = -1 }},
 		{"rate_limit.burst", func(c *Config) { c.RateLimit.RequestsPerSecond = 5 }},
 		{"rate_limit.retry_after", func(c *Config) { c.RateLimit.RetryAfter = -time.Second }},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"image"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,8 +31,8 @@ type setImagesRequest struct {
 
 // parseDataURL decodes `data:image/jpeg;base64,...` or
 // `data:image/png;base64,...` and checks that the bytes are what the MIME
-// type says.
-func parseDataURL(s string, maxBytes int64) (upload, *apiError) {
+// type says, and that the image's header declares no more than maxPixels.
+func parseDataURL(s string, maxBytes, maxPixels int64) (upload, *apiError) {
 	rest, ok := strings.CutPrefix(s, "data:")
 	if !ok {
 		return upload{}, badRequest(msgBadDataURL)
@@ -65,6 +66,9 @@ func parseDataURL(s string, maxBytes int64) (upload, *apiError) {
 			return upload{}, badRequest("Image content is neither JPEG nor PNG.")
 		}
 		return upload{}, badRequest("Image content is %s but the data URL declares %s.", sniff, mime)
+	}
+	if cfg, _, err := image.DecodeConfig(bytes.NewReader(data)); err == nil && int64(cfg.Width)*int64(cfg.Height) > maxPixels {
+		return upload{}, badRequest("Image is %d×%d pixels, more than %d.", cfg.Width, cfg.Height, maxPixels)
 	}
 	return upload{data: data, mime: mime}, nil
 }
@@ -116,7 +120,7 @@ func (e *Emulator) setImages(w http.ResponseWriter, r *http.Request, p params) e
 		if aerr := proc.depictionAllowed(f.dep); aerr != nil {
 			return aerr
 		}
-		up, aerr := parseDataURL(*f.v, e.cfg.MaxImageBytes)
+		up, aerr := parseDataURL(*f.v, e.cfg.MaxImageBytes, e.cfg.MaxImagePixels)
 		if aerr != nil {
 			aerr.detail = f.dep + ": " + aerr.detail
 			return aerr

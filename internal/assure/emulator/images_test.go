@@ -50,23 +50,24 @@ func TestSetImagesErrors(t *testing.T) {
 	b64 := base64.StdEncoding.EncodeToString
 	big := append(append([]byte{}, jpg...), bytes.Repeat([]byte{0}, 20001-len(jpg))...)
 	cases := map[string]string{
-		"malformed JSON":       `{"front":`,
-		"not an object":        `["front"]`,
-		"empty object":         `{}`,
-		"empty body":           ``,
-		"not a data URL":       `{"front":"` + b64(jpg) + `"}`,
-		"no comma":             `{"front":"data:image/jpeg;base64"}`,
-		"not base64 encoding":  `{"front":"data:image/jpeg,abc"}`,
-		"gif":                  `{"front":"data:image/gif;base64,R0lGODlhAQABAAAAACw="}`,
-		"bad base64":           `{"front":"data:image/jpeg;base64,/9j/4AAQ$$$"}`,
-		"empty payload":        `{"front":"data:image/jpeg;base64,"}`,
-		"png declared as jpeg": `{"front":"data:image/jpeg;base64,` + b64(png) + `"}`,
-		"jpeg declared as png": `{"front":"data:image/png;base64,` + b64(jpg) + `"}`,
-		"not an image":         `{"front":"data:image/jpeg;base64,` + b64([]byte("%PDF-1.7 hello")) + `"}`,
-		"over max_image_bytes": `{"front":"data:image/jpeg;base64,` + b64(big) + `"}`,
-		"back on 1 page":       `{"back":"` + dataURL(jpg) + `"}`,
-		"selfie on document":   `{"selfie":"` + dataURL(jpg) + `"}`,
-		"front string number":  `{"front":42}`,
+		"malformed JSON":        `{"front":`,
+		"not an object":         `["front"]`,
+		"empty object":          `{}`,
+		"empty body":            ``,
+		"not a data URL":        `{"front":"` + b64(jpg) + `"}`,
+		"no comma":              `{"front":"data:image/jpeg;base64"}`,
+		"not base64 encoding":   `{"front":"data:image/jpeg,abc"}`,
+		"gif":                   `{"front":"data:image/gif;base64,R0lGODlhAQABAAAAACw="}`,
+		"bad base64":            `{"front":"data:image/jpeg;base64,/9j/4AAQ$$$"}`,
+		"empty payload":         `{"front":"data:image/jpeg;base64,"}`,
+		"png declared as jpeg":  `{"front":"data:image/jpeg;base64,` + b64(png) + `"}`,
+		"jpeg declared as png":  `{"front":"data:image/png;base64,` + b64(jpg) + `"}`,
+		"not an image":          `{"front":"data:image/jpeg;base64,` + b64([]byte("%PDF-1.7 hello")) + `"}`,
+		"over max_image_bytes":  `{"front":"data:image/jpeg;base64,` + b64(big) + `"}`,
+		"over max_image_pixels": `{"front":"data:image/jpeg;base64,` + b64(testimage.Claiming(t, jpg, 60000, 60000)) + `"}`,
+		"back on 1 page":        `{"back":"` + dataURL(jpg) + `"}`,
+		"selfie on document":    `{"selfie":"` + dataURL(jpg) + `"}`,
+		"front string number":   `{"front":42}`,
 	}
 	path := procPath(d, doc1.ProcessID) + "/images"
 	for name, body := range cases {
@@ -74,6 +75,10 @@ func TestSetImagesErrors(t *testing.T) {
 			assertProblem(t, e.do(http.MethodPost, path, body), 400, path, "POST", "Bad Request", "")
 		})
 	}
+	t.Run("the pixel limit names the dimensions", func(t *testing.T) {
+		r := e.do(http.MethodPost, path, `{"front":"`+dataURL(testimage.Claiming(t, jpg, 60000, 60000))+`"}`)
+		assert.Contains(t, string(r.body), "60000×60000 pixels, more than 25000000")
+	})
 	t.Run("exactly max_image_bytes is fine", func(t *testing.T) {
 		ok := big[:20000]
 		assert.Equal(t, http.StatusCreated, e.do(http.MethodPost, path, `{"front":"`+dataURL(ok)+`"}`).code)

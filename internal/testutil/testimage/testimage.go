@@ -112,3 +112,27 @@ func Holder(dateOfExpiry string) specimen.Data {
 func SelfieData(personID string, lookalike bool) specimen.Data {
 	return specimen.Data{Role: specimen.RoleSelfie, PersonID: personID, Lookalike: lookalike}
 }
+
+// Claiming returns a copy of a baseline JPEG whose frame header (SOF0)
+// declares w × h pixels: a small file that says it is huge, as a
+// decompression bomb does. Its pixel data is the original's, so it does not
+// decode as w × h; only its header is read by those who check sizes first.
+func Claiming(t testing.TB, jpegBytes []byte, w, h int) []byte {
+	t.Helper()
+	out := append([]byte(nil), jpegBytes...)
+	for i := 2; i+9 < len(out); {
+		if out[i] != 0xFF {
+			t.Fatalf("testimage: not a JPEG marker at %d", i)
+		}
+		marker := out[i+1]
+		n := int(out[i+2])<<8 | int(out[i+3])
+		if marker == 0xC0 { // SOF0: length, precision, height, width
+			out[i+5], out[i+6] = byte(h>>8), byte(h)
+			out[i+7], out[i+8] = byte(w>>8), byte(w)
+			return out
+		}
+		i += 2 + n
+	}
+	t.Fatalf("testimage: no SOF0 marker")
+	return nil
+}
