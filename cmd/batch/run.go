@@ -14,6 +14,7 @@ import (
 
 	"reverify/configs"
 	"reverify/internal/assure"
+	"reverify/internal/blob"
 	"reverify/internal/config"
 	"reverify/internal/fault"
 	"reverify/internal/pipeline"
@@ -200,27 +201,53 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger) (in
 		runErr = err
 	}
 
-	code := exitCode(res, runErr)
-	m.summarize(ctx, a, res, code, runLog)
+	// The exit code and the summary describe the run shard, every attempt
+	// of it, not this attempt alone: a rerun that finds nothing to do does
+	// not report a clean run over earlier timeouts.
+	totals := shardTotals(ctx, a, runLog)
+	code := exitCode(res, runErr, totals)
+	m.summarize(ctx, a, res, totals, code, runLog)
 	runLog.Info("run finished", "exit_code", code, "records", res.Totals.Records, "listed", res.Listed,
 		"api_calls", res.Calls.Calls, "retries", res.Calls.Retries, "duration", res.Finished.Sub(res.Started).Round(time.Millisecond).String())
 	return code, describe(runErr)
 }
 
-// summarize writes the attempt's _summary.json (the rows it committed) and
-// prints the summary.
-func (m *Main) summarize(ctx context.Context, a *attempt, res pipeline.Result, code int, log *slog.Logger) {
+// shardTotals counts every committed row of the run shard, whichever attempt
+// wrote it. When the parts cannot be read back it falls back on the rows
+// this attempt committed, and says so.
+func shardTotals(ctx context.Context, a *attempt, log *slog.Logger) report.Totals {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	t, err := report.ShardTotals(cctx, a.out, a.cfg.Run.RunID, a.shard, a.count)
+	if err != nil {
+		log.Warn("the run shard's rows could not be read back: the summary counts this attempt's rows only", "error", err)
+		return a.writer.Totals()
+	}
+	return t
+}
+
+// summarize writes the run shard's _summary.json — its totals over every
+// attempt, and the history of its attempts, this one last — and prints it.
+func (m *Main) summarize(ctx context.Context, a *attempt, res pipeline.Result, totals report.Totals, code int, log *slog.Logger) {
 	cfg := a.cfg
-	sum := report.Summary{RunID: cfg.Run.RunID, Shard: a.shard, ShardCount: a.count, Totals: a.writer.Totals()}
-	sum.RunStats = report.RunStats{Attempt: a.id, ExitCode: &code, Interrupted: res.Stopped || code == ExitInterrupted,
-		Listed: &res.Listed, Extra: map[string]any{
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	interrupted := res.Stopped || code == ExitInterrupted
+	history := previousAttempts(sctx, a, log)
+	history = append(history, report.AttemptStats{Attempt: a.id, StartedAt: report.Timestamp(res.Started),
+		FinishedAt: report.Timestamp(res.Finished), ExitCode: code, Records: a.writer.Totals().Records, Interrupted: interrupted})
+	runStart := res.Started
+	if first := history[0].StartedAt; first != nil && first.Before(runStart) {
+		runStart = *first
+	}
+	sum := report.Summary{RunID: cfg.Run.RunID, Shard: a.shard, ShardCount: a.count, Totals: totals}
+	sum.RunStats = report.RunStats{Attempt: a.id, ExitCode: &code, Interrupted: interrupted,
+		Listed: &res.Listed, History: history, Extra: map[string]any{
 			"resumed_records": res.Resumed, "interrupted_records": res.Interrupted,
 			"api_calls_total": res.Calls.Calls, "api_retries_total": res.Calls.Retries, "rate_limit_pauses": res.Calls.Pauses,
 			"effective_rate": cfg.EffectiveRate(),
 		}}
-	sum.RunStats.SetTimes(res.Started, res.Finished, res.Totals.Records)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
+	sum.RunStats.SetTimes(runStart, res.Finished, totals.Records)
 	if err := report.WriteSummary(sctx, a.out, sum); err != nil {
 		log.Error("summary not written", "error", err)
 	}
@@ -231,8 +258,33 @@ func (m *Main) summarize(ctx context.Context, a *attempt, res pipeline.Result, c
 	}
 }
 
-// exitCode maps a run's result onto the documented exit codes.
-func exitCode(res pipeline.Result, err error) int {
+// previousAttempts is the attempt history of the _summary.json this attempt
+// replaces (one entry made from it, when it predates histories).
+func previousAttempts(ctx context.Context, a *attempt, log *slog.Logger) []report.AttemptStats {
+	prev, err := report.ReadSummary(ctx, a.out, a.cfg.Run.RunID, a.shard, a.count)
+	switch {
+	case errors.Is(err, blob.ErrNotFound):
+		return nil
+	case err != nil:
+		log.Warn("the previous summary could not be read: its attempts are not in the history", "error", err)
+		return nil
+	case len(prev.History) > 0:
+		return prev.History
+	case prev.Attempt == "":
+		return nil
+	}
+	st := report.AttemptStats{Attempt: prev.Attempt, StartedAt: prev.StartedAt, FinishedAt: prev.FinishedAt,
+		Records: prev.Records, Interrupted: prev.Interrupted}
+	if prev.ExitCode != nil {
+		st.ExitCode = *prev.ExitCode
+	}
+	return []report.AttemptStats{st}
+}
+
+// exitCode maps an attempt's result onto the documented exit codes: how the
+// attempt ended (threshold, interrupted, fatal) or, when it finished, what
+// the run shard's rows say (totals: every attempt's).
+func exitCode(res pipeline.Result, err error, totals report.Totals) int {
 	switch {
 	case errors.Is(err, pipeline.ErrThreshold):
 		return ExitThreshold
@@ -242,7 +294,7 @@ func exitCode(res pipeline.Result, err error) int {
 		return ExitFatal
 	case res.Stopped || res.Interrupted > 0:
 		return ExitInterrupted
-	case res.Totals.Incomplete() > 0:
+	case totals.Incomplete() > 0:
 		return ExitIncomplete
 	}
 	return ExitOK

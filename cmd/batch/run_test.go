@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
+	"reverify/internal/blob"
 	"reverify/internal/pipeline"
 	"reverify/internal/report"
 )
@@ -88,6 +89,44 @@ func TestExitCodes(t *testing.T) {
 		{"fatal", pipeline.Result{}, &assure.APIError{StatusCode: 401}, ExitFatal},
 		{"other", pipeline.Result{}, errors.New("list records: boom"), ExitFatal},
 	} {
-		assert.Equal(t, tc.want, exitCode(tc.res, tc.err), tc.name)
+		assert.Equal(t, tc.want, exitCode(tc.res, tc.err, tc.res.Totals), tc.name)
 	}
+}
+
+// A rerun never rewrites history: the rerun of a run that finished with
+// skipped rows finds nothing to do, and still exits 3 and reports the run's
+// rows; _summary.json lists both attempts. (It used to exit 0 and overwrite
+// the summary with records: 0, exit_code: 0.)
+func TestRerunReportsTheWholeRun(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	code, _, errOut := runBatch(t, nil, "specimen", "--out", "archive", "--count", "20", "--seed", "5")
+	require.Equal(t, ExitOK, code, errOut)
+	args := []string{"run", "--run-id", "again", "--set", "emulator.time_scale=0.001", "--set", "api.rate=1000", "--set", "logging.level=warn"}
+	code, _, errOut = runBatch(t, nil, args...)
+	require.Equal(t, ExitIncomplete, code, errOut)
+
+	code, _, errOut = runBatch(t, nil, args...)
+	require.Equal(t, ExitIncomplete, code, "the run still has skipped rows: %s", errOut)
+	assert.Contains(t, errOut, "records 20", "the table shows the run's rows")
+
+	out, err := blob.NewLocal(filepath.Join(dir, "out"))
+	require.NoError(t, err)
+	sum, err := report.ReadSummary(context.Background(), out, "again", 0, 1)
+	require.NoError(t, err)
+	assert.EqualValues(t, 20, sum.Records)
+	require.NotNil(t, sum.ExitCode)
+	assert.Equal(t, ExitIncomplete, *sum.ExitCode)
+	require.Len(t, sum.History, 2)
+	assert.EqualValues(t, 20, sum.History[0].Records)
+	assert.Equal(t, ExitIncomplete, sum.History[0].ExitCode)
+	assert.Zero(t, sum.History[1].Records, "the rerun committed nothing")
+	assert.Equal(t, sum.Attempt, sum.History[1].Attempt)
+	assert.True(t, strings.HasPrefix(sum.History[1].Attempt, "a000002-"), sum.History[1].Attempt)
+
+	// batch report agrees.
+	code, stdout, errOut := runBatch(t, nil, "report", "out")
+	require.Equal(t, ExitOK, code, errOut)
+	assert.Contains(t, stdout, "exit code 3")
+	assert.Contains(t, stdout, "records 20")
 }

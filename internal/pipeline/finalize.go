@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"reverify/internal/assure"
@@ -56,6 +54,13 @@ func (p *Pipeline) finalizeLoop(ctx context.Context, finals <-chan *record, rows
 		if err := p.finalize(ctx, t); err != nil {
 			return err
 		}
+		if t.interrupted {
+			// Its full result could not be stored: its dossier is kept, and
+			// the next attempt polls it and fetches the zip again.
+			p.interrupted.Add(1)
+			p.release(t)
+			continue
+		}
 		if err := send(ctx, rows, t); err != nil {
 			return err
 		}
@@ -66,7 +71,8 @@ func (p *Pipeline) finalizeLoop(ctx context.Context, finals <-chan *record, rows
 // finalize completes a record that left polling: the optional zip, the final
 // journal entry, the dossier's deletion. The final entry is on storage
 // before the dossier is deleted, so a crash between the two never loses a
-// paid result.
+// paid result. A zip that could not be stored leaves the record unfinished
+// (interrupted), its dossier kept: deleting it would lose the zip for good.
 func (p *Pipeline) finalize(ctx context.Context, t *record) error {
 	ctx = withStats(ctx, &t.effort)
 	log := p.log.With("record_id", t.rec.ID, "dossier_id", t.st.dossier, "process_id", t.st.process)
@@ -75,7 +81,9 @@ func (p *Pipeline) finalize(ctx context.Context, t *record) error {
 			if fault.Fatal(err) {
 				return err
 			}
-			log.Warn("full result not downloaded", "error", err)
+			log.Warn("full result not stored: the dossier is kept, and the next attempt fetches it again", "error", err)
+			t.interrupted = true
+			return nil
 		}
 	}
 	if err := p.journal(ctx, t.final()); err != nil {
@@ -130,25 +138,12 @@ func (p *Pipeline) download(ctx context.Context, t *record) error {
 		case <-t.C:
 		}
 	}
-	key := report.RunPrefix(p.opt.RunID) + "results/" + safeKey(t.rec.ID) + ".zip"
+	key := report.ResultKey(p.opt.RunID, t.rec.ID)
 	if err := p.deps.Results.Put(ctx, key, zip); err != nil {
 		return fmt.Errorf("store result zip: %w", err)
 	}
 	t.zipURI = p.deps.Results.KeyURI(key)
 	return nil
-}
-
-// safeKey turns a record ID into key segments that need no escaping.
-func safeKey(id string) string {
-	segs := strings.Split(id, "/")
-	for i, s := range segs {
-		s = url.PathEscape(s)
-		if s == "" || s == "." || s == ".." {
-			s = "_" + s
-		}
-		segs[i] = s
-	}
-	return strings.Join(segs, "/")
 }
 
 // deleteDossier deletes the record's dossier (404: already gone).

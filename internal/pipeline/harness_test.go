@@ -127,6 +127,8 @@ type attemptHooks struct {
 	// crash makes the attempt end like a killed process: rows of the part
 	// not yet committed are lost.
 	crash *atomic.Bool
+	// results, when set, stores the full-result zips instead of h.out.
+	results pipeline.ResultStore
 }
 
 // attempt runs one attempt the way batch run wires it: journal, resume
@@ -151,8 +153,12 @@ func (h *harness) attempt(ctx context.Context, opt pipeline.Options, hooks attem
 		Attempt: attempt, OnCommit: jr.Committed})
 	require.NoError(h.t, err)
 	var p *pipeline.Pipeline
+	var results pipeline.ResultStore = h.out
+	if hooks.results != nil {
+		results = hooks.results
+	}
 	deps := pipeline.Deps{Archive: arch, API: client, Meter: meter, Rows: crashSink{w, hooks.crash},
-		Resume: resume, Results: h.out, Journal: jr}
+		Resume: resume, Results: results, Journal: jr}
 	if hooks.onRow != nil {
 		deps.Progress = func(pr pipeline.Progress) { hooks.onRow(p, pr.Done) }
 	}

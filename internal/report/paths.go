@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -86,6 +87,48 @@ func RunPrefix(runID string) string { return RunsPrefix + runID + "/" }
 // a trailing slash: `runs/<run_id>/shard-<K>-of-<N>/journal/`.
 func JournalPrefix(runID string, shard, count int) string {
 	return ShardPrefix(runID, shard, count) + "journal/"
+}
+
+// ResultKey is the key of a record's full-result zip:
+// `runs/<run_id>/results/<name>.zip`, one flat object per record. The name
+// is the record id with every byte outside A-Z a-z 0-9 . _ - written as %XX
+// (so '/' and '%' too): different ids never share a key, whatever they hold
+// ("..", "a//b", "_.."). An id whose name would pass 200 bytes — more than a
+// local file name may hold — keeps the first 120 bytes of its name, then
+// '~' (which an encoded name never holds) and the id's SHA-256: still one
+// key per id.
+func ResultKey(runID, recordID string) string {
+	return RunPrefix(runID) + "results/" + resultName(recordID) + ".zip"
+}
+
+const (
+	maxResultName  = 200 // bytes of an encoded name kept as is
+	resultNameHead = 120 // bytes of it kept before the digest otherwise
+)
+
+func resultName(id string) string {
+	const digits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(digits[c>>4])
+		b.WriteByte(digits[c&15])
+	}
+	name := b.String()
+	if len(name) <= maxResultName {
+		return name
+	}
+	head := name[:resultNameHead]
+	if i := strings.LastIndexByte(head[max(0, len(head)-2):], '%'); i >= 0 {
+		head = head[:len(head)-2+i] // do not cut an escape in two
+	}
+	sum := sha256.Sum256([]byte(id))
+	return head + "~" + hex.EncodeToString(sum[:])
 }
 
 // SummaryKey is the key of a shard's _summary.json.

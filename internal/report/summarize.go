@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -31,6 +32,22 @@ func SummarizeRun(ctx context.Context, store blob.Store, runID string) (Summary,
 		return Summary{}, err
 	}
 	return sums[0], nil
+}
+
+// ShardTotals computes the totals of every committed row of one run shard,
+// whichever attempt wrote it (empty totals when it has none).
+func ShardTotals(ctx context.Context, store blob.Store, runID string, shard, count int) (Totals, error) {
+	if err := ValidateRunID(runID); err != nil {
+		return Totals{}, err
+	}
+	sums, err := summarize(ctx, store, ShardPrefix(runID, shard, count))
+	if errors.Is(err, ErrNoOutput) {
+		return Totals{Outcomes: map[string]int64{}, Reasons: map[string]map[string]int64{}}, nil
+	}
+	if err != nil {
+		return Totals{}, err
+	}
+	return sums[0].Totals, nil
 }
 
 type shardID struct{ shard, count int }

@@ -83,6 +83,21 @@ type RunStats struct {
 	Listed *int64 `json:"listed,omitempty"`
 	// Extra holds further pipeline facts (strings, numbers) without a field.
 	Extra map[string]any `json:"extra,omitempty"`
+	// History lists every attempt of the run shard, oldest first: each
+	// attempt carries the history of the _summary.json it replaces.
+	History []AttemptStats `json:"history,omitempty"`
+}
+
+// AttemptStats describes one attempt of a run shard.
+type AttemptStats struct {
+	Attempt    string     `json:"attempt"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	// ExitCode is the attempt's exit code.
+	ExitCode int `json:"exit_code"`
+	// Records is the number of rows the attempt committed.
+	Records     int64 `json:"records"`
+	Interrupted bool  `json:"interrupted,omitempty"`
 }
 
 // Add counts one row.

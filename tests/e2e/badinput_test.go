@@ -257,6 +257,73 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 
+	// Record ids that differ only where a naive key would not (".." and
+	// "_..", "a//b" and "a/_/b"), and one longer than a file name, each get
+	// their own result zip: keys derived from record ids never collide.
+	t.Run("record ids that collide as keys", func(t *testing.T) {
+		long := "long-" + strings.Repeat("x", 300)
+		ids := []string{"..", "_..", "a//b", "a/_/b", long}
+		var extraLines []byte
+		for _, id := range ids {
+			extraLines = append(extraLines, manifestLine(t, arch, good, id, 137)...)
+		}
+		manifest, last := appendToManifest(t, arch, extraLines)
+		emu := StartEmulator(t, nil)
+		out := filepath.Join(t.TempDir(), "out")
+		res := RunBatch(t, RunSpec{Emulator: emu, Source: arch.URI, Manifest: manifest, Output: out, RunID: "keys",
+			Sets: []string{"output.download_results=true"}})
+		RequireExit(t, res, ExitIncomplete)
+		extra, _ := splitByOrigin(t, ReadRows(t, out), last)
+		require.Len(t, extra, len(ids))
+		AssertEmulatorClean(t, emu.Counters(), nonSkipped+len(ids))
+		zips := map[string]string{}
+		for _, r := range extra {
+			assert.Equal(t, report.OutcomeAccepted, r.Outcome, r.RecordID)
+			require.NotNil(t, r.ResultZipURI, "zip stored for %q", r.RecordID)
+			if other, dup := zips[*r.ResultZipURI]; dup {
+				t.Errorf("%q and %q share %s", r.RecordID, other, *r.ResultZipURI)
+			}
+			zips[*r.ResultZipURI] = r.RecordID
+			path := strings.TrimPrefix(*r.ResultZipURI, "file://")
+			fi, err := os.Stat(path)
+			require.NoError(t, err, r.RecordID)
+			assert.Positive(t, fi.Size())
+			t.Logf("%.40q → %s", r.RecordID, filepath.Base(path))
+		}
+	})
+
+	// A zip that cannot be stored (here: a file where the results folder
+	// should be) does not lose the result: the records' dossiers are kept,
+	// the run exits 5, and the rerun stores the zips and deletes them.
+	t.Run("a zip that cannot be stored keeps its dossier", func(t *testing.T) {
+		emu := StartEmulator(t, nil)
+		out := filepath.Join(t.TempDir(), "out")
+		require.NoError(t, os.MkdirAll(filepath.Join(out, "runs", "zips"), 0o755))
+		blocker := filepath.Join(out, "runs", "zips", "results")
+		require.NoError(t, os.WriteFile(blocker, []byte("not a folder"), 0o644))
+		spec := RunSpec{Emulator: emu, Source: arch.URI, Output: out, RunID: "zips", Sets: []string{"output.download_results=true"}}
+		res := RunBatch(t, spec)
+		RequireExit(t, res, ExitInterrupted)
+		c := emu.Counters()
+		assert.Positive(t, c.DossiersLive, "the dossiers of the lost zips are kept")
+		assert.Contains(t, res.Stderr, "full result not stored: the dossier is kept")
+		t.Logf("first attempt: %d dossiers kept; %s", c.DossiersLive, lastLines(res.Stderr, 1))
+
+		require.NoError(t, os.Remove(blocker))
+		res = RunBatch(t, spec)
+		RequireExit(t, res, ExitIncomplete)
+		rows := ReadRows(t, out)
+		AssertOutcomes(t, rows, arch.Expected)
+		c = emu.Counters()
+		AssertEmulatorClean(t, c, nonSkipped)
+		for _, r := range rows {
+			switch r.Outcome {
+			case report.OutcomeAccepted, report.OutcomeRejected, report.OutcomeInconclusive:
+				assert.NotNil(t, r.ResultZipURI, r.RecordID)
+			}
+		}
+	})
+
 	// Document ids the API's document-types list does not have: skipped
 	// (unknown_document_id) before anything is paid for.
 	t.Run("unknown document ids", func(t *testing.T) {

@@ -830,6 +830,7 @@ type Row struct {
 	DossierID       *string
 	ProcessID       *string
 	PreviousOutcome *string
+	ResultZipURI    *string
 }
 
 // ReadRows reads every row below a local output folder with DuckDB
@@ -838,7 +839,7 @@ func ReadRows(t testing.TB, dir string) []Row {
 	t.Helper()
 	db := OpenDuckDB(t)
 	q := `SELECT record_id, origin, outcome, reason, skip_reasons, error_code, error_message, fail_reason, api_calls, retries, polls,
-		dossier_id, process_id, previous_outcome
+		dossier_id, process_id, previous_outcome, result_zip_uri
 		FROM read_parquet(` + ParquetGlob(dir) + `) ORDER BY record_id, origin`
 	var out []Row
 	for _, m := range QueryRows(t, db, q) {
@@ -858,7 +859,8 @@ func ReadRows(t testing.TB, dir string) []Row {
 			}
 		}
 		for col, dst := range map[string]**string{"dossier_id": &r.DossierID, "process_id": &r.ProcessID,
-			"previous_outcome": &r.PreviousOutcome, "error_message": &r.ErrorMessage, "fail_reason": &r.FailReason} {
+			"previous_outcome": &r.PreviousOutcome, "error_message": &r.ErrorMessage, "fail_reason": &r.FailReason,
+			"result_zip_uri": &r.ResultZipURI} {
 			if s, ok := m[col].(string); ok {
 				*dst = &s
 			}
