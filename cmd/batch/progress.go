@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reverify/internal/assure"
 	"sort"
 	"strings"
 	"sync"
@@ -25,6 +26,8 @@ type progress struct {
 	last     time.Time
 	lastLine int
 	snap     pipeline.Progress
+	// waits, once set, tells what the API client waits for.
+	waits func() assure.Waits
 }
 
 func newProgress(w io.Writer, terminal bool, interval time.Duration, log *slog.Logger) *progress {
@@ -32,6 +35,33 @@ func newProgress(w io.Writer, terminal bool, interval time.Duration, log *slog.L
 		interval = 30 * time.Second
 	}
 	return &progress{w: w, terminal: terminal, interval: interval, log: log}
+}
+
+// watch makes the display say what the client waits for.
+func (p *progress) watch(waits func() assure.Waits) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.waits = waits
+}
+
+// waiting says what the run waits for: a rate-limit pause, tokens,
+// processes being polled; "" when it waits for nothing in particular.
+func (p *progress) waiting(s pipeline.Progress, now time.Time) string {
+	var parts []string
+	if p.waits != nil {
+		w := p.waits()
+		if !w.PausedUntil.IsZero() {
+			parts = append(parts, "rate-limit pause until "+w.PausedUntil.UTC().Format("15:04:05Z"))
+		}
+		if !w.TokenFailingSince.IsZero() {
+			parts = append(parts, fmt.Sprintf("an access token (the token endpoint failing for %s)",
+				now.Sub(w.TokenFailingSince).Round(time.Second)))
+		}
+	}
+	if s.Polling > 0 {
+		parts = append(parts, fmt.Sprintf("%d processes being polled", s.Polling))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // update is the pipeline's progress callback (called on the writer's goroutine).
@@ -66,10 +96,14 @@ func (p *progress) emit(now time.Time) {
 			eta = (time.Duration(float64(s.Listed-s.Done)/rate) * time.Second).Round(time.Second).String()
 		}
 	}
+	waiting := p.waiting(s, now)
 	if p.terminal {
 		line := fmt.Sprintf("%d/%s done  %s  %.1f rec/s  in flight %d", s.Done, total, outcomeList(s.Outcomes), rate, s.InFlight)
 		if eta != "" {
 			line += "  ETA " + eta
+		}
+		if waiting != "" {
+			line += "  waiting for " + waiting
 		}
 		pad := ""
 		if n := p.lastLine - len(line); n > 0 {
@@ -80,7 +114,8 @@ func (p *progress) emit(now time.Time) {
 		return
 	}
 	p.log.Info("progress", "done", s.Done, "listed", s.Listed, "listing_complete", s.ListingEnd,
-		"in_flight", s.InFlight, "records_per_s", fmt.Sprintf("%.2f", rate), "eta", eta, "outcomes", s.Outcomes)
+		"in_flight", s.InFlight, "records_per_s", fmt.Sprintf("%.2f", rate), "eta", eta, "outcomes", s.Outcomes,
+		"waiting_for", waiting)
 }
 
 // finish ends the progress display.

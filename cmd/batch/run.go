@@ -189,6 +189,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger) (in
 		return exitFor(err), err
 	}
 	defer a.close()
+	prog.watch(a.client.Waits)
 
 	// Signals: the first stops intake and drains; the second ends at once.
 	stopWatch := m.watchStops(ctx, cancel, a.pipeline, cfg.Run.MaxDuration, cfg.Run.GracePeriod, runLog)
@@ -306,7 +307,9 @@ func describe(err error) error {
 		return nil
 	}
 	var ae *assure.APIError
-	if errors.As(err, &ae) && fault.Of(err) == fault.Abort && !errors.Is(err, pipeline.ErrThreshold) {
+	// Only when the API itself refused (401, 403, the token endpoint's
+	// invalid_client): not a token endpoint that kept failing.
+	if errors.As(err, &ae) && ae.Fault() == fault.Abort && !errors.Is(err, pipeline.ErrThreshold) {
 		return fmt.Errorf("%w\nThe Assure API refused the credentials: check SIGNICAT_CLIENT_ID/SIGNICAT_CLIENT_SECRET, the token URL and the API client's Assure permission", err)
 	}
 	return err

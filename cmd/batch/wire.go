@@ -30,6 +30,7 @@ type attempt struct {
 	out          blob.Store
 	resume       *journal.State
 	meter        *pipeline.Meter
+	client       *assure.Client
 	journal      *journal.Writer
 	writer       *report.Writer
 	pipeline     *pipeline.Pipeline
@@ -41,7 +42,7 @@ type attempt struct {
 // The mapping from configuration to each part's settings lives in the
 // functions below and nowhere else.
 func wire(ctx context.Context, cfg config.Config, log *slog.Logger, progress func(pipeline.Progress)) (_ *attempt, err error) {
-	a := &attempt{cfg: cfg, started: time.Now(), meter: pipeline.NewMeter()}
+	a := &attempt{cfg: cfg, started: time.Now()}
 	a.shard, a.count = cfg.Shard()
 	defer func() {
 		if err != nil {
@@ -49,6 +50,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger, progress fun
 		}
 	}()
 	runLog := log.With("run_id", cfg.Run.RunID, "shard", a.shard)
+	a.meter = pipeline.NewMeter(runLog)
 
 	apiCfg := assureConfig(cfg)
 	if cfg.Run.DryRun {
@@ -68,6 +70,12 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger, progress fun
 	if err != nil {
 		return nil, err
 	}
+	// A first token before anything else: refused credentials or an
+	// unreachable token endpoint end the run now, not record by record.
+	if err := client.Authenticate(ctx); err != nil {
+		return nil, fmt.Errorf("get an access token from %s: %w", apiCfg.TokenURL, err)
+	}
+	a.client = client
 
 	archive, err := source.Open(ctx, blob.NewOpener(cfg.SourceS3()), sourceConfig(cfg))
 	if err != nil {
@@ -125,6 +133,7 @@ func assureConfig(cfg config.Config) assure.Config {
 		Burst:            cfg.API.Burst,
 		RequestTimeout:   cfg.API.RequestTimeout,
 		TokenRenewBefore: cfg.API.TokenRenewBefore,
+		TokenTimeout:     cfg.API.TokenTimeout,
 		Retry:            cfg.API.Retry,
 	}
 }

@@ -40,9 +40,9 @@ func loadConfig(t *testing.T, env []string, sets ...string) config.Config {
 func TestConfigurationMapsOntoTheParts(t *testing.T) {
 	env := []string{"SIGNICAT_CLIENT_ID=id-1", "SIGNICAT_CLIENT_SECRET=secret-1"}
 	cfg := loadConfig(t, env, "run.dry_run=false", "run.run_id=map-1", "run.shard=2/4", "run.limit=7",
-		"api.rate=40", "api.burst=3", "api.request_timeout=45s", "api.token_renew_before=30s",
+		"api.rate=40", "api.burst=3", "api.request_timeout=45s", "api.token_renew_before=30s", "api.token_timeout=4m",
 		"api.retry.max_attempts=6", "api.retry.base_delay=100ms", "api.retry.max_delay=2s",
-		"api.retry.max_retry_after=20s", "api.retry.max_elapsed=90s",
+		"api.retry.max_pause=20s", "api.retry.max_elapsed=90s",
 		"source.archive=s3://bucket/archive", "source.manifest=s3://bucket/m.csv", "source.default_document_id=58",
 		"source.default_process_type=document", "source.max_image_bytes=5MiB", "source.max_pixels=1000000", "source.min_width=300", "source.min_height=250",
 		"output.max_rows_per_part=123", "output.max_part_age=3m", "output.keep_dossiers=true",
@@ -52,9 +52,9 @@ func TestConfigurationMapsOntoTheParts(t *testing.T) {
 
 	assert.Equal(t, assure.Config{
 		BaseURL: assure.DefaultBaseURL, TokenURL: assure.DefaultTokenURL, ClientID: "id-1", ClientSecret: "secret-1",
-		Rate: 10, Burst: 3, RequestTimeout: 45 * time.Second, TokenRenewBefore: 30 * time.Second,
+		Rate: 10, Burst: 3, RequestTimeout: 45 * time.Second, TokenRenewBefore: 30 * time.Second, TokenTimeout: 4 * time.Minute,
 		Retry: assure.RetryPolicy{MaxAttempts: 6, BaseDelay: 100 * time.Millisecond, MaxDelay: 2 * time.Second,
-			MaxRetryAfter: 20 * time.Second, MaxElapsed: 90 * time.Second},
+			MaxPause: 20 * time.Second, MaxElapsed: 90 * time.Second},
 	}, assureConfig(cfg), "the shard's share of api.rate: 40/4")
 
 	assert.Equal(t, source.Config{Archive: "s3://bucket/archive", Manifest: "s3://bucket/m.csv", DefaultDocumentID: 58,

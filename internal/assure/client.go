@@ -50,6 +50,10 @@ type Config struct {
 	// TokenRenewBefore renews a cached token this long before it expires
 	// (default 60 s, or a fifth of a shorter lifetime).
 	TokenRenewBefore time.Duration
+	// TokenTimeout: once no token could be had for this long, every call
+	// fails with fault.Abort (default 5 minutes; a failing renewal of a token
+	// not yet expired does not count).
+	TokenTimeout time.Duration
 	// Retry bounds every call: attempts, backoff, pauses, elapsed time.
 	Retry RetryPolicy
 	// Observer, when set, is told about every HTTP attempt.
@@ -126,6 +130,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 2 * time.Minute
 	}
+	if cfg.TokenTimeout <= 0 {
+		cfg.TokenTimeout = 5 * time.Minute
+	}
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
@@ -143,6 +150,36 @@ func New(cfg Config) (*Client, error) {
 
 // Policy returns the retry policy in force (defaults filled in).
 func (c *Client) Policy() RetryPolicy { return c.retry }
+
+// Authenticate obtains an access token (or finds the cached one valid): a
+// run asks for one before it takes any record, so that refused credentials
+// or an unreachable token endpoint stop it at once.
+func (c *Client) Authenticate(ctx context.Context) error {
+	_, err := c.tokens.get(ctx, time.Time{})
+	return err
+}
+
+// Waits is what the client is waiting for, for progress displays.
+type Waits struct {
+	// PausedUntil is the end of a Retry-After pause of every call (zero:
+	// none, or over).
+	PausedUntil time.Time
+	// TokenFailingSince is when the token endpoint began failing (zero: it
+	// is not).
+	TokenFailingSince time.Time
+}
+
+// Waits returns what the client is waiting for now.
+func (c *Client) Waits() Waits {
+	var s Waits
+	if until := c.limit.pausedTill(); time.Now().Before(until) {
+		s.PausedUntil = until
+	}
+	if ns := c.tokens.failingSince.Load(); ns != 0 {
+		s.TokenFailingSince = time.Unix(0, ns)
+	}
+	return s
+}
 
 // NewHTTPClient returns an http.Client tuned for many concurrent requests to
 // one host: a large idle pool, bounded dial/TLS/header timeouts.
@@ -324,7 +361,7 @@ func (c *Client) backoff(ctx, wctx context.Context, ep Endpoint, n int, start ti
 	}
 	wait := c.retry.Backoff(n)
 	if ra, ok := RetryAfterOf(err); ok {
-		wait = min(ra, c.retry.MaxRetryAfter)
+		wait = min(ra, c.retry.MaxPause)
 	}
 	if dl, ok := wctx.Deadline(); ok && time.Until(dl) < wait {
 		return c.ended(ctx, ep, n, start, err, nil)
@@ -354,10 +391,10 @@ func (c *Client) ended(ctx context.Context, ep Endpoint, n int, start time.Time,
 }
 
 // observe reports an attempt to the observer; a 429 answer with Retry-After
-// first pauses the shared bucket, capped at MaxRetryAfter.
+// first pauses the shared bucket, capped at MaxPause.
 func (c *Client) observe(ctx context.Context, a Attempt) {
 	if a.StatusCode == http.StatusTooManyRequests && a.RetryAfter > 0 {
-		a.Paused = c.limit.pause(min(a.RetryAfter, c.retry.MaxRetryAfter))
+		a.Paused = c.limit.pause(min(a.RetryAfter, c.retry.MaxPause))
 	}
 	c.obs.Observe(ctx, a)
 }

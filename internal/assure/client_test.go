@@ -54,10 +54,15 @@ func (r *recorder) count(ep Endpoint) int {
 type scripted struct {
 	tokens    atomic.Int32
 	expiresIn int
+	tokenDown atomic.Bool // the token endpoint answers 503
 	api       func(w http.ResponseWriter, r *http.Request, token string)
 }
 
 func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/token" && s.tokenDown.Load() {
+		writeErr(w, r, http.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
 	if r.URL.Path == "/token" {
 		id, secret, ok := r.BasicAuth()
 		if !ok || id != "id" || secret != "secret" {
@@ -132,6 +137,64 @@ func TestTokenRenewedBeforeExpiry(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond)
 	require.NoError(t, c.DeleteDossier(context.Background(), "d"))
 	assert.EqualValues(t, 2, s.tokens.Load())
+}
+
+// A failing token endpoint does not stop calls while the cached token still
+// works: its renewal is tried once per call (no retries holding the call up)
+// and the old token used. Once it has expired the fetch is retried under the
+// policy, and after api.token_timeout without a token every call fails with
+// fault.Abort, naming the token URL.
+func TestTokenEndpointFailures(t *testing.T) {
+	s := &scripted{expiresIn: 2, api: func(w http.ResponseWriter, r *http.Request, tok string) {
+		w.WriteHeader(http.StatusNoContent)
+	}}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	c, err := New(Config{BaseURL: srv.URL + "/assure", TokenURL: srv.URL + "/token", ClientID: "id", ClientSecret: "secret",
+		TokenTimeout: 1500 * time.Millisecond,
+		Retry:        RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MaxElapsed: 300 * time.Millisecond}})
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, c.Authenticate(ctx))
+	assert.Zero(t, c.Waits().TokenFailingSince)
+
+	s.tokenDown.Store(true)
+	time.Sleep(1700 * time.Millisecond) // past the renewal time (2 s − 2 s/5), before the expiry
+	began := time.Now()
+	require.NoError(t, c.DeleteDossier(ctx, "d"), "the old token still works")
+	assert.Less(t, time.Since(began), 200*time.Millisecond, "one renewal attempt, not a retried fetch")
+	assert.False(t, c.Waits().TokenFailingSince.IsZero(), "the failure shows in Waits")
+
+	time.Sleep(500 * time.Millisecond) // expired now
+	err = c.DeleteDossier(ctx, "d")
+	require.Error(t, err)
+	assert.Equal(t, fault.Retry, fault.Of(err), "not yet api.token_timeout: %v", err)
+	time.Sleep(time.Second)
+	err = c.DeleteDossier(ctx, "d")
+	require.Error(t, err)
+	assert.Equal(t, fault.Abort, fault.Of(err), "%v", err)
+	assert.Contains(t, err.Error(), "no access token from "+srv.URL+"/token")
+	assert.Contains(t, err.Error(), "api.token_timeout")
+
+	s.tokenDown.Store(false)
+	require.NoError(t, c.DeleteDossier(ctx, "d"), "a token again: calls go on")
+	assert.Zero(t, c.Waits().TokenFailingSince)
+}
+
+// Authenticate reports an unreachable token endpoint at once.
+func TestAuthenticateFailsFastWhenTheTokenEndpointIsUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := l.Addr().String()
+	require.NoError(t, l.Close())
+	c, err := New(Config{BaseURL: "http://" + dead + "/assure", TokenURL: "http://" + dead + "/token", ClientID: "id", ClientSecret: "secret",
+		Retry: RetryPolicy{BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}})
+	require.NoError(t, err)
+	began := time.Now()
+	err = c.Authenticate(context.Background())
+	require.Error(t, err)
+	assert.Less(t, time.Since(began), 5*time.Second)
+	assert.Contains(t, err.Error(), "token: giving up after 4 attempts")
 }
 
 func TestWrongCredentialsAreFatal(t *testing.T) {
@@ -218,8 +281,8 @@ func Test429HonoursRetryAfter(t *testing.T) {
 	assert.True(t, saw)
 }
 
-// A Retry-After longer than MaxRetryAfter pauses every call for
-// MaxRetryAfter only, and the call goes on retrying within its budget.
+// A Retry-After longer than MaxPause pauses every call for
+// MaxPause only, and the call goes on retrying within its budget.
 func TestLongRetryAfterIsCappedAndThePauseIsShared(t *testing.T) {
 	var firstGet, lastGet, otherAt atomic.Int64
 	s := &scripted{api: func(w http.ResponseWriter, r *http.Request, tok string) {
@@ -246,7 +309,7 @@ func TestLongRetryAfterIsCappedAndThePauseIsShared(t *testing.T) {
 	const pause = 100 * time.Millisecond
 	c, err := New(Config{BaseURL: srv.URL + "/assure", TokenURL: srv.URL + "/token", ClientID: "id", ClientSecret: "secret",
 		Observer: obs, Retry: RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond,
-			MaxRetryAfter: pause, MaxElapsed: 700 * time.Millisecond}})
+			MaxPause: pause, MaxElapsed: 700 * time.Millisecond}})
 	require.NoError(t, err)
 	start := time.Now()
 	errc := make(chan error, 1)

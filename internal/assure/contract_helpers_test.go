@@ -154,7 +154,7 @@ func (h *harness) newClient(mutate func(*assure.Config)) *assure.Client {
 		// Generous: a loaded 2-core machine under -race; never reached.
 		RequestTimeout: 30 * time.Second,
 		Retry: assure.RetryPolicy{MaxAttempts: maxAttempts, BaseDelay: time.Millisecond,
-			MaxDelay: 10 * time.Millisecond, MaxRetryAfter: time.Second},
+			MaxDelay: 10 * time.Millisecond, MaxPause: time.Second},
 		Observer: h.log,
 	}
 	if mutate != nil {

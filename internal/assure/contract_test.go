@@ -939,9 +939,9 @@ func TestContractRetryAfter(t *testing.T) {
 		assert.Equal(t, 200, attempts[2].StatusCode)
 		assert.Equal(t, int64(1), h.emu.Counters().Faults[emulator.FaultKindRateLimited])
 	})
-	t.Run("longer than MaxRetryAfter pauses for MaxRetryAfter", func(t *testing.T) {
+	t.Run("longer than MaxPause pauses for MaxPause", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, nil) // MaxRetryAfter 1 s
+		h := newHarness(t, nil) // MaxPause 1 s
 		h.inject(assure.EndpointCreateDossier, emulator.FaultSpec{TooManyRequests: 1, RetryAfter: 3000 * time.Second})
 		h.liftFaultsAfter(assure.EndpointCreateDossier, 1)
 		began := time.Now()
@@ -949,7 +949,7 @@ func TestContractRetryAfter(t *testing.T) {
 		took := time.Since(began)
 		require.NoError(t, err, "a 429 was not applied: even create is repeated")
 		assert.Equal(t, "impatient", d.ExternalReference)
-		assert.GreaterOrEqual(t, took, time.Second, "paused for MaxRetryAfter")
+		assert.GreaterOrEqual(t, took, time.Second, "paused for MaxPause")
 		assert.Less(t, took, 3*time.Second, "not for the 3 s Retry-After")
 		attempts := h.log.of(assure.EndpointCreateDossier)
 		require.Len(t, attempts, 2)

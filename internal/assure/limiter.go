@@ -54,6 +54,13 @@ func (l *limiter) wait(ctx context.Context) error {
 	return nil
 }
 
+// pausedTill is the end of the current pause (possibly in the past).
+func (l *limiter) pausedTill() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pausedUntil
+}
+
 // pause stops every call for d, extending (never shortening) a pause. It
 // reports whether the pause was extended.
 func (l *limiter) pause(d time.Duration) bool {

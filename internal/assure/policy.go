@@ -23,7 +23,7 @@ const SubmitWindow = 15 * time.Minute
 //     long as the budget lasts;
 //   - between attempts the call waits a full-jitter exponential backoff
 //     (BaseDelay·2^(n-1), at most MaxDelay), or the server's Retry-After,
-//     which pauses every call of the client, capped at MaxRetryAfter;
+//     which pauses every call of the client, capped at MaxPause;
 //   - a call that is not idempotent (create dossier, create process, start
 //     verification) is sent again only when the request certainly did not
 //     reach the API, or when the caller's read-back shows that it was not
@@ -40,9 +40,9 @@ type RetryPolicy struct {
 	BaseDelay time.Duration `yaml:"base_delay"`
 	// MaxDelay caps one backoff delay (default 10 s).
 	MaxDelay time.Duration `yaml:"max_delay"`
-	// MaxRetryAfter caps the pause a server's Retry-After imposes on every
+	// MaxPause caps the pause a server's Retry-After imposes on every
 	// call (default 30 s).
-	MaxRetryAfter time.Duration `yaml:"max_retry_after"`
+	MaxPause time.Duration `yaml:"max_pause"`
 	// MaxElapsed bounds a whole call, every wait included (default 2 minutes).
 	MaxElapsed time.Duration `yaml:"max_elapsed"`
 }
@@ -58,8 +58,8 @@ func (p RetryPolicy) WithDefaults() RetryPolicy {
 	if p.MaxDelay <= 0 {
 		p.MaxDelay = 10 * time.Second
 	}
-	if p.MaxRetryAfter <= 0 {
-		p.MaxRetryAfter = 30 * time.Second
+	if p.MaxPause <= 0 {
+		p.MaxPause = 30 * time.Second
 	}
 	if p.MaxElapsed <= 0 {
 		p.MaxElapsed = 2 * time.Minute

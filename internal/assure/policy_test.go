@@ -121,7 +121,7 @@ func TestEveryCallEndsWithinItsBudget(t *testing.T) {
 	// What a loaded machine under -race may add after the deadline.
 	const slack = 1500 * time.Millisecond
 	policy := assure.RetryPolicy{MaxAttempts: 3, BaseDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond,
-		MaxRetryAfter: 200 * time.Millisecond, MaxElapsed: budget}
+		MaxPause: 200 * time.Millisecond, MaxElapsed: budget}
 	newClient := func(h *harness) *assure.Client {
 		return h.newClient(func(c *assure.Config) { c.Retry = policy })
 	}
@@ -197,7 +197,7 @@ func TestSubmitStepsFitTheProviderWindow(t *testing.T) {
 
 	const budget, requestTimeout = 500 * time.Millisecond, 200 * time.Millisecond
 	policy := assure.RetryPolicy{MaxAttempts: 100, BaseDelay: 30 * time.Millisecond, MaxDelay: 60 * time.Millisecond,
-		MaxRetryAfter: time.Second, MaxElapsed: budget}
+		MaxPause: time.Second, MaxElapsed: budget}
 	h := newHarness(t, nil)
 	ctx := context.Background()
 	d, err := h.client.CreateDossier(ctx, "window", nil)

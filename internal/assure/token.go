@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -23,11 +25,16 @@ type tokenCache struct {
 	cfg         clientcredentials.Config
 	httpClient  *http.Client
 	renewBefore time.Duration
-	owner       *Client // its policy, bucket and observer
+	timeout     time.Duration // how long no token may be had before every call is refused
+	owner       *Client       // its policy, bucket and observer
 
 	mu      sync.Mutex
 	token   *oauth2.Token
 	renewAt time.Time
+
+	// failingSince is when the token endpoint began failing (Unix ns; 0:
+	// it is not). Read without mu (Client.Waits).
+	failingSince atomic.Int64
 }
 
 func newTokenCache(cfg Config, owner *Client) *tokenCache {
@@ -41,25 +48,75 @@ func newTokenCache(cfg Config, owner *Client) *tokenCache {
 		},
 		httpClient:  cfg.HTTPClient,
 		renewBefore: cfg.TokenRenewBefore,
+		timeout:     cfg.TokenTimeout,
 		owner:       owner,
 	}
 }
 
 // get returns a valid access token, fetching one when needed, within the
-// budget of the call that needs it (by its deadline).
+// budget of the call that needs it (by its deadline). A token due for
+// renewal but not yet expired is renewed with one attempt, and used on when
+// that fails: a failing token endpoint does not hold calls up while the
+// token still works. Without a valid token the fetch is retried under the
+// client's policy; once none could be had for the client's TokenTimeout,
+// every call fails with fault.Abort: the run cannot go on.
 func (t *tokenCache) get(ctx context.Context, deadline time.Time) (string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.token != nil && time.Now().Before(t.renewAt) {
+	now := time.Now()
+	if t.token != nil && now.Before(t.renewAt) {
 		return t.token.AccessToken, nil
+	}
+	if old := t.token; old != nil && !old.Expiry.IsZero() && now.Before(old.Expiry) {
+		tok, err := t.renewOnce(ctx, deadline)
+		if err != nil {
+			if ctx.Err() != nil {
+				return "", err
+			}
+			t.failingSince.CompareAndSwap(0, now.UnixNano())
+			t.renewAt = now.Add(min(5*time.Second, old.Expiry.Sub(now)/2)) // try again soon
+			return old.AccessToken, nil
+		}
+		t.keep(tok)
+		return tok.AccessToken, nil
 	}
 	tok, err := t.fetch(ctx, deadline)
 	if err != nil {
+		if ctx.Err() != nil {
+			return "", err
+		}
+		now = time.Now()
+		t.failingSince.CompareAndSwap(0, now.UnixNano())
+		if since := time.Unix(0, t.failingSince.Load()); t.timeout > 0 && now.Sub(since) >= t.timeout {
+			return "", fault.Mark(fault.Abort, fmt.Errorf("token: no access token from %s for %s (api.token_timeout): %w",
+				t.cfg.TokenURL, now.Sub(since).Round(time.Second), err))
+		}
 		return "", err
 	}
+	t.keep(tok)
+	return tok.AccessToken, nil
+}
+
+// keep caches a new token.
+func (t *tokenCache) keep(tok *oauth2.Token) {
+	t.failingSince.Store(0)
 	t.token = tok
 	t.renewAt = renewTime(tok, t.renewBefore, time.Now())
-	return tok.AccessToken, nil
+}
+
+// renewOnce asks for a new token once, through the shared bucket, within
+// the deadline (if any) of the call that needs it.
+func (t *tokenCache) renewOnce(ctx context.Context, deadline time.Time) (*oauth2.Token, error) {
+	wctx := ctx
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	if err := t.owner.limit.wait(wctx); err != nil {
+		return nil, err
+	}
+	return t.fetchOnce(ctx, 1)
 }
 
 // invalidate drops the cached token if it is still the one the API refused

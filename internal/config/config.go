@@ -107,6 +107,9 @@ type APIConfig struct {
 	Retry assure.RetryPolicy `yaml:"retry"`
 	// TokenRenewBefore renews a cached token this long before it expires.
 	TokenRenewBefore time.Duration `yaml:"token_renew_before"`
+	// TokenTimeout stops the run (exit 1) once no token could be had for
+	// this long.
+	TokenTimeout time.Duration `yaml:"token_timeout"`
 
 	// ClientID and ClientSecret come only from SIGNICAT_CLIENT_ID and
 	// SIGNICAT_CLIENT_SECRET (or the secret file); never from YAML, never
@@ -175,13 +178,14 @@ func defaults() Config {
 			Burst:          10,
 			RequestTimeout: 2 * time.Minute,
 			Retry: assure.RetryPolicy{
-				MaxAttempts:   4,
-				BaseDelay:     250 * time.Millisecond,
-				MaxDelay:      10 * time.Second,
-				MaxRetryAfter: 30 * time.Second,
-				MaxElapsed:    2 * time.Minute,
+				MaxAttempts: 4,
+				BaseDelay:   250 * time.Millisecond,
+				MaxDelay:    10 * time.Second,
+				MaxPause:    30 * time.Second,
+				MaxElapsed:  2 * time.Minute,
 			},
 			TokenRenewBefore: 60 * time.Second,
+			TokenTimeout:     5 * time.Minute,
 		},
 		Concurrency: pipeline.Concurrency{Uploads: 16, InFlight: 2000, PollWorkers: 8, Finalizers: 4},
 		Poll: pipeline.PollConfig{

@@ -89,6 +89,9 @@ func unknownEnvMsg(name string, known []string) string {
 			return "not a configuration variable: " + refusedKey(key)
 		}
 	}
+	if name == EnvName("api.retry.max_retry_after") {
+		return "unknown variable: " + refusedKey("api.retry.max_retry_after") + " (" + EnvName("api.retry.max_pause") + ")"
+	}
 	if best := closestOf(name, known); best != "" {
 		return fmt.Sprintf("unknown variable: no configuration key has this name (did you mean %s?)", best)
 	}

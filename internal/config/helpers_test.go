@@ -74,3 +74,14 @@ func TestEffectivePollScalesInDryRuns(t *testing.T) {
 	assert.Equal(t, c.Poll.Multiplier, p.Multiplier)
 	assert.Equal(t, c.Poll.Jitter, p.Jitter)
 }
+
+// The old name of api.retry.max_pause is refused with the new one, in YAML
+// and in the environment: a setting is never silently ignored.
+func TestMaxRetryAfterWasRenamed(t *testing.T) {
+	_, err := Load([]byte("api:\n  retry:\n    max_retry_after: 1m\n"), creds)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "renamed api.retry.max_pause")
+	_, err = Load(nil, append([]string{"REVERIFY_API_RETRY_MAX_RETRY_AFTER=1m"}, creds...))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "max_pause")
+}

@@ -24,7 +24,7 @@ func TestKeysMatchTheSchema(t *testing.T) {
 	want = append(want, s3("output.s3")...)
 	want = append(want, "api.base_url", "api.token_url", "api.client_secret_file", "api.rate", "api.rate_per_shard", "api.burst",
 		"api.request_timeout", "api.retry.max_attempts", "api.retry.base_delay", "api.retry.max_delay",
-		"api.retry.max_retry_after", "api.retry.max_elapsed", "api.token_renew_before",
+		"api.retry.max_pause", "api.retry.max_elapsed", "api.token_renew_before", "api.token_timeout",
 		"concurrency.uploads", "concurrency.in_flight", "concurrency.poll_workers", "concurrency.finalizers",
 		"poll.initial_delay", "poll.multiplier", "poll.max_interval", "poll.jitter", "poll.deadline",
 		"failure_threshold.min_records", "failure_threshold.max_error_share",

@@ -136,7 +136,7 @@ func (a APIConfig) validate(v *Errors, dryRun bool) {
 	if a.Retry.MaxDelay < a.Retry.BaseDelay || a.Retry.MaxDelay <= 0 {
 		v.add("api.retry.max_delay", fmt.Sprintf("must be > 0 and >= api.retry.base_delay (%s) (got %s)", a.Retry.BaseDelay, a.Retry.MaxDelay))
 	}
-	positive(v, "api.retry.max_retry_after", a.Retry.MaxRetryAfter)
+	positive(v, "api.retry.max_pause", a.Retry.MaxPause)
 	positive(v, "api.retry.max_elapsed", a.Retry.MaxElapsed)
 	// Set images and start verification are two calls of one budget each;
 	// the provider fails a start more than 15 minutes after the first image.
@@ -146,6 +146,7 @@ func (a APIConfig) validate(v *Errors, dryRun bool) {
 			"at most %s (got %s)", a.RequestTimeout, worst, assure.SubmitWindow, max(assure.SubmitWindow/2-a.RequestTimeout, 0), a.Retry.MaxElapsed))
 	}
 	nonNegative(v, "api.token_renew_before", a.TokenRenewBefore)
+	positive(v, "api.token_timeout", a.TokenTimeout)
 	if dryRun {
 		return
 	}

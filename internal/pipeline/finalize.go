@@ -45,6 +45,7 @@ func (p *Pipeline) pollOnce(ctx context.Context, t *record) (done bool, err erro
 // finalizeLoop finishes records that left polling.
 func (p *Pipeline) finalizeLoop(ctx context.Context, finals <-chan *record, rows chan<- *record) error {
 	for t := range finals {
+		p.polling.Add(-1)
 		if t.interrupted {
 			// Left for the next run, which polls it again (journal).
 			p.interrupted.Add(1)

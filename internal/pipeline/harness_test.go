@@ -98,14 +98,19 @@ func (h *harness) options(runID string) pipeline.Options {
 	}
 }
 
-// client returns an Assure client reporting to meter.
-func (h *harness) client(meter *pipeline.Meter) *assure.Client {
-	c, err := assure.New(assure.Config{
+// client returns an Assure client reporting to meter; mutate, when given,
+// changes its configuration.
+func (h *harness) client(meter *pipeline.Meter, mutate ...func(*assure.Config)) *assure.Client {
+	cfg := assure.Config{
 		BaseURL: h.srv.URL + "/assure", TokenURL: h.srv.URL + "/auth/open/connect/token",
 		ClientID: emulator.DefaultClientID, ClientSecret: emulator.DefaultClientSecret,
 		Rate: 2000, Burst: 100, Observer: meter,
-		Retry: assure.RetryPolicy{BaseDelay: 2 * time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxRetryAfter: time.Second},
-	})
+		Retry: assure.RetryPolicy{BaseDelay: 2 * time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxPause: time.Second},
+	}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	c, err := assure.New(cfg)
 	require.NoError(h.t, err)
 	return c
 }
@@ -129,6 +134,8 @@ type attemptHooks struct {
 	crash *atomic.Bool
 	// results, when set, stores the full-result zips instead of h.out.
 	results pipeline.ResultStore
+	// client, when set, changes the Assure client's configuration.
+	client func(*assure.Config)
 }
 
 // attempt runs one attempt the way batch run wires it: journal, resume
@@ -139,8 +146,12 @@ func (h *harness) attempt(ctx context.Context, opt pipeline.Options, hooks attem
 		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: pictureid.ProcessDocumentSelfie,
 	})
 	require.NoError(h.t, err)
-	meter := pipeline.NewMeter()
-	client := h.client(meter)
+	meter := pipeline.NewMeter(nil)
+	var mutate []func(*assure.Config)
+	if hooks.client != nil {
+		mutate = append(mutate, hooks.client)
+	}
+	client := h.client(meter, mutate...)
 	resume := hooks.resume
 	if resume == nil {
 		resume, err = pipeline.LoadResume(ctx, h.out, client, opt.RunID, opt.Shard, opt.ShardCount, slog.New(slog.DiscardHandler))

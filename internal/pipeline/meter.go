@@ -2,8 +2,10 @@ package pipeline
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"reverify/internal/assure"
 )
@@ -14,19 +16,36 @@ import (
 // retries themselves are the client's (assure.Client). It implements
 // assure.Observer.
 type Meter struct {
+	log     *slog.Logger
 	calls   atomic.Int64
 	retries atomic.Int64
 	pauses  atomic.Int64
 	byKey   sync.Map // callKey → *atomic.Int64
+
+	// Token endpoint failures, logged at most every tokenLogEvery.
+	tokenMu       sync.Mutex
+	tokenFailures int64 // since the last log line
+	tokenLogged   time.Time
 }
+
+// tokenLogEvery bounds how often failures of the token endpoint are logged.
+const tokenLogEvery = 10 * time.Second
 
 type callKey struct {
 	ep     assure.Endpoint
 	status int
 }
 
-// NewMeter returns a meter with every count at zero.
-func NewMeter() *Meter { return &Meter{} }
+// NewMeter returns a meter with every count at zero. log (may be nil) gets
+// a warning when the token endpoint fails, at most every 10 s with the count
+// since the last one: nothing else would show that a run is waiting for
+// tokens.
+func NewMeter(log *slog.Logger) *Meter {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Meter{log: log}
+}
 
 // Observe implements assure.Observer.
 func (m *Meter) Observe(ctx context.Context, a assure.Attempt) {
@@ -45,12 +64,29 @@ func (m *Meter) Observe(ctx context.Context, a assure.Attempt) {
 			s.retries.Add(1)
 		}
 	}
+	if a.Endpoint == assure.EndpointToken && a.Err != nil {
+		m.tokenFailed(a)
+	}
 	k := callKey{a.Endpoint, a.StatusCode}
 	v, ok := m.byKey.Load(k)
 	if !ok {
 		v, _ = m.byKey.LoadOrStore(k, new(atomic.Int64))
 	}
 	v.(*atomic.Int64).Add(1)
+}
+
+// tokenFailed counts a failed token request and logs, rate-limited.
+func (m *Meter) tokenFailed(a assure.Attempt) {
+	m.tokenMu.Lock()
+	defer m.tokenMu.Unlock()
+	m.tokenFailures++
+	now := time.Now()
+	if now.Sub(m.tokenLogged) < tokenLogEvery {
+		return
+	}
+	m.log.Warn("token endpoint failing: calls wait for an access token", "status", a.StatusCode,
+		"failures", m.tokenFailures, "error", a.Err)
+	m.tokenFailures, m.tokenLogged = 0, now
 }
 
 // CallStats are the meter's counts.

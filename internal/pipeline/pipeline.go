@@ -138,14 +138,17 @@ type Deps struct {
 	Progress func(Progress)
 }
 
-// Progress is a snapshot for progress displays.
+// Progress is a snapshot for progress displays, taken after every row and
+// every second.
 type Progress struct {
 	Listed     int64 // records taken from the archive so far
 	ListingEnd bool  // the listing is complete: Listed is the total
 	Done       int64 // rows written
 	InFlight   int64
-	Outcomes   map[string]int64
-	Started    time.Time
+	// Polling counts the started processes waiting for their final status.
+	Polling  int64
+	Outcomes map[string]int64
+	Started  time.Time
 }
 
 // Result describes a finished (or stopped) run.
@@ -161,6 +164,13 @@ type Result struct {
 	Finished    time.Time
 	Stopped     bool // Stop was called before the run finished
 }
+
+// drainMargin is how long after the grace period the calls still under way
+// are cut short.
+const drainMargin = time.Second
+
+// errDrainEnded is the cause of the run's context ending after a drain.
+var errDrainEnded = errors.New("the grace period is over")
 
 // ErrThreshold ends a run whose early records failed too often.
 var ErrThreshold = errors.New("failure threshold exceeded")
@@ -182,6 +192,7 @@ type Pipeline struct {
 	listed      atomic.Int64
 	listingDone atomic.Bool
 	inFlight    atomic.Int64
+	polling     atomic.Int64 // records between their start and their finalizer
 	resumed     atomic.Int64
 	interrupted atomic.Int64
 }
@@ -249,6 +260,12 @@ func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 	if err := p.loadDocumentTypes(ctx); err != nil {
 		return res, err
 	}
+	// A stop drains for the grace period; a moment later the run's context
+	// ends (errDrainEnded), so that no call still under way — a Retry-After
+	// pause, a slow upload — outlives the drain. Their records are left to
+	// the next attempt, as after a second signal.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	g, gctx := errgroup.WithContext(ctx)
 
 	records := make(chan *record, p.opt.Uploads)
@@ -271,8 +288,18 @@ func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 		defer t.Stop()
 		select {
 		case <-finished:
+			return
 		case <-t.C:
 			close(drain)
+		}
+		// The scheduler hands the records it still holds over as interrupted;
+		// then whatever is still under way is cut short.
+		t.Reset(drainMargin)
+		select {
+		case <-finished:
+		case <-t.C:
+			p.log.Info("grace period over: ending the calls still under way; their records are left to the next attempt")
+			cancel(errDrainEnded)
 		}
 	}()
 
@@ -330,6 +357,9 @@ func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 	g.Go(func() error { return p.writeLoop(gctx, rows, res.Started) })
 
 	err := g.Wait()
+	if err != nil && errors.Is(context.Cause(ctx), errDrainEnded) && errors.Is(err, context.Canceled) {
+		err = nil // the end of a drain, not a failure
+	}
 	res.Listed = p.listed.Load()
 	res.Resumed = p.resumed.Load()
 	res.Interrupted = p.interrupted.Load()

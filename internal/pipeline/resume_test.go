@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure"
+	"reverify/internal/assure/emulator"
 	"reverify/internal/blob"
 	"reverify/internal/journal"
 	"reverify/internal/pictureid"
@@ -113,7 +114,7 @@ func TestFinalRowIsOnStorageBeforeTheDossierIsDeleted(t *testing.T) {
 		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: pictureid.ProcessDocumentSelfie,
 	})
 	require.NoError(t, err)
-	meter := pipeline.NewMeter()
+	meter := pipeline.NewMeter(nil)
 	attempt := report.AttemptID(1, time.Now())
 	// An hour between checkpoints: only what the pipeline asks for is written.
 	jr, err := journal.Open(ctx, out, report.JournalPrefix(runID, 0, 1), attempt, time.Hour)
@@ -182,7 +183,7 @@ func TestResumeReplacesAnUnstartedProcessAndPollsAStartedOne(t *testing.T) {
 	// The earlier attempt: both records got a dossier and a process with
 	// their images, journaled; the second was started, its `started` entry
 	// lost.
-	client := h.client(pipeline.NewMeter())
+	client := h.client(pipeline.NewMeter(nil))
 	attempt := report.AttemptID(1, time.Now())
 	j, err := journal.Begin(ctx, h.out, report.JournalPrefix(runID, 0, 1), attempt, time.Now(), time.Time{}, 0)
 	require.NoError(t, err)
@@ -227,7 +228,7 @@ func TestAttemptKilledBeforeItsFirstCheckpointIsReconciled(t *testing.T) {
 	t.Cleanup(func() { _ = j.Close() })
 	// The first attempt started two verifications, then was killed before
 	// any checkpoint but the run entry.
-	client := h.client(pipeline.NewMeter())
+	client := h.client(pipeline.NewMeter(nil))
 	for _, r := range acceptedRecords(t, h, arch, 2) {
 		dossier, process, pages := submitByHand(t, client, arch, runID, r, true)
 		require.NoError(t, j.Append(ctx, journal.Entry{Type: journal.TypeStarted,
@@ -283,4 +284,40 @@ func submitByHand(t *testing.T, client *assure.Client, arch *source.Archive, run
 		require.NoError(t, err)
 	}
 	return d.DossierID, pr.ProcessID, pr.DocumentPages
+}
+
+// No pause outlives a drain: with every poll answered 429 and a Retry-After
+// of 36 s (capped at 60 s), a stop still ends the attempt within the grace
+// period and a moment, not when the pause is over; what it left is
+// finished by the next attempt, nothing started twice. (A run used to stay
+// alive for the whole pause after SIGTERM.)
+func TestStopEndsCallsStuckInAPause(t *testing.T) {
+	h := newHarness(t, 30, nil)
+	ctx := context.Background()
+	opt := h.options("run-paused")
+	opt.GracePeriod = 500 * time.Millisecond
+	var stoppedAt atomic.Int64
+	res, err := h.attempt(ctx, opt, attemptHooks{
+		client: func(c *assure.Config) { c.Retry.MaxPause, c.Retry.MaxElapsed = time.Minute, 5*time.Minute },
+		onRow: func(p *pipeline.Pipeline, done int64) {
+			if done == 3 {
+				// 10 emulated hours: "Retry-After: 36" at this scale.
+				require.NoError(t, h.emu.SetFaults(emulator.Faults{Seed: 1, Endpoints: map[assure.Endpoint]emulator.FaultSpec{
+					assure.EndpointGetProcess: {TooManyRequests: 1, RetryAfter: 10 * time.Hour}}}))
+				stoppedAt.Store(time.Now().UnixNano())
+				p.Stop()
+			}
+		}})
+	took := time.Since(time.Unix(0, stoppedAt.Load()))
+	require.NoError(t, err, "the end of a drain is not a failure")
+	assert.True(t, res.Stopped)
+	assert.Positive(t, res.Interrupted, "records left for the next attempt")
+	assert.Less(t, took, opt.GracePeriod+5*time.Second, "grace period + a moment, not the 36 s pause")
+
+	require.NoError(t, h.emu.SetFaults(emulator.Faults{Seed: 1}))
+	_, err = h.attempt(ctx, h.options("run-paused"), attemptHooks{})
+	require.NoError(t, err)
+	h.checkOutcomes(h.rows("run-paused"))
+	c := h.checkCounters()
+	assert.EqualValues(t, h.nonSkipped(), c.VerificationsStarted, "nothing started twice")
 }

@@ -33,11 +33,16 @@ func (p *Pipeline) submitLoop(ctx context.Context, records <-chan *record, start
 			continue
 		}
 		if err := p.submit(ctx, t); err != nil {
+			if p.stopped() {
+				p.interrupted.Add(1) // cut short by the end of a drain
+			}
 			return err
 		}
 		next := started
 		if t.st.ended() {
 			next = rows
+		} else {
+			p.polling.Add(1)
 		}
 		if err := send(ctx, next, t); err != nil {
 			return err

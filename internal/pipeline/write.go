@@ -71,6 +71,11 @@ func (p *Pipeline) writeLoop(ctx context.Context, rows <-chan *record, started t
 				sinkBroken = true
 				return fmt.Errorf("write report: %w", err)
 			}
+			// Also when nothing completes: a display can say what the run
+			// waits for.
+			if p.deps.Progress != nil {
+				p.deps.Progress(p.progress(started))
+			}
 		case t, ok := <-rows:
 			if !ok {
 				return nil
@@ -93,5 +98,5 @@ func (p *Pipeline) writeLoop(ctx context.Context, rows <-chan *record, started t
 func (p *Pipeline) progress(started time.Time) Progress {
 	t := p.deps.Rows.Written()
 	return Progress{Listed: p.listed.Load(), ListingEnd: p.listingDone.Load(), Done: t.Records,
-		InFlight: p.inFlight.Load(), Outcomes: t.Outcomes, Started: started}
+		InFlight: p.inFlight.Load(), Polling: p.polling.Load(), Outcomes: t.Outcomes, Started: started}
 }

@@ -412,7 +412,7 @@ func TestBadInput(t *testing.T) {
 			"api.base_url": "api.signicat.com", "api.token_url": `"mailto:x"`, "api.client_secret_file": "[a, b]",
 			"api.rate": "0", "api.rate_per_shard": "-1", "api.burst": "0", "api.request_timeout": "0s",
 			"api.retry.max_attempts": "0", "api.retry.base_delay": "0s", "api.retry.max_delay": "-1s",
-			"api.retry.max_retry_after": "0s", "api.retry.max_elapsed": "-2m", "api.token_renew_before": "-1s",
+			"api.retry.max_pause": "0s", "api.retry.max_elapsed": "-2m", "api.token_renew_before": "-1s", "api.token_timeout": "0s",
 			"concurrency.uploads": "0", "concurrency.in_flight": "0", "concurrency.poll_workers": "0",
 			"concurrency.finalizers": "-1", "poll.initial_delay": "-1s", "poll.multiplier": "0.5",
 			"poll.max_interval": "0s", "poll.jitter": "1.5", "poll.deadline": "0s",

@@ -4,8 +4,13 @@ package e2e
 // on every path"): reruns, histories, stalls.
 
 import (
+	"net"
 	"path/filepath"
+	"reverify/internal/assure"
+	"reverify/internal/assure/emulator"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -44,4 +49,97 @@ func TestRerunKeepsTheRunsHistory(t *testing.T) {
 	RequireExit(t, rep, ExitOK)
 	assert.Contains(t, rep.Stdout, "exit code 3")
 	assert.Contains(t, rep.Stdout, "records 30")
+}
+
+// Stalls are bounded and visible.
+func TestStallsAreBoundedAndVisible(t *testing.T) {
+	arch := WriteSpecimen(t, SpecimenSpec{Count: 40, Seed: seedPromise})
+
+	// A Retry-After of an hour on every poll: the pause every call waits is
+	// capped (api.retry.max_pause), and SIGTERM mid-pause still exits within
+	// the grace period and a second or two. It used to stall the whole run,
+	// and stay alive for the pause after SIGTERM.
+	t.Run("SIGTERM during a long Retry-After pause", func(t *testing.T) {
+		const grace = 2 * time.Second
+		emu := StartEmulator(t, slowProcessing)
+		spec := RunSpec{Emulator: emu, Source: arch.URI, Output: filepath.Join(t.TempDir(), "out"), RunID: "paused",
+			Sets: []string{"run.grace_period=" + grace.String(), "api.retry.max_pause=1m", "api.retry.max_elapsed=5m"}}
+		proc := StartBatch(t, spec)
+		require.True(t, waitFor(proc, func() bool { return emu.Counters().VerificationsStarted >= 10 }), "%s", proc.Stderr())
+		// 3,600,000 emulated seconds at 0.001: "Retry-After: 3600".
+		require.NoError(t, emu.SetFaults(emulator.Faults{Seed: 1, Endpoints: map[assure.Endpoint]emulator.FaultSpec{
+			assure.EndpointGetProcess: {TooManyRequests: 1, RetryAfter: 3_600_000 * time.Second}}}))
+		require.True(t, waitFor(proc, func() bool { return emu.Counters().Faults[emulator.FaultKindTooManyRequests] > 0 }))
+		time.Sleep(500 * time.Millisecond) // the pause is on
+		sent := time.Now()
+		require.NoError(t, proc.Signal(syscall.SIGTERM))
+		res := proc.Wait()
+		took := time.Since(sent)
+		RequireExit(t, res, ExitInterrupted)
+		t.Logf("SIGTERM mid-pause to exit: %s (grace period %s)", took.Round(time.Millisecond), grace)
+		assert.Less(t, took, grace+3*time.Second, "within the grace period and a second or two")
+		require.NoError(t, emu.SetFaults(emulator.Faults{Seed: 1}))
+		// Creates cut short by the end of the drain: at most one per upload
+		// slot (concurrency.uploads, 16), replaced by the rerun.
+		resumeAndCheck(t, spec, emu, arch, 16)
+	})
+
+	// An unreachable token endpoint is exit 1 within seconds, before any
+	// record is taken (it used to take 13 s and 16 calls per record).
+	t.Run("unreachable token endpoint", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		dead := l.Addr().String()
+		require.NoError(t, l.Close())
+		emu := StartEmulator(t, nil)
+		began := time.Now()
+		res := RunBatch(t, RunSpec{Emulator: emu, Source: arch.URI, Output: filepath.Join(t.TempDir(), "out"), RunID: "no-token",
+			Args: []string{"--token-url", "http://" + dead + "/token"}})
+		took := time.Since(began)
+		RequireExit(t, res, ExitFatal)
+		t.Logf("exit 1 after %s: %s", took.Round(time.Millisecond), lastLines(res.Stderr, 1))
+		assert.Less(t, took, 10*time.Second)
+		assert.Contains(t, res.Stderr, "get an access token from http://"+dead+"/token")
+		assert.Zero(t, TotalRequests(emu.Counters()), "no API call")
+	})
+
+	// The token endpoint failing from mid-run: the failures are logged, the
+	// progress line says the run waits for a token, and once no token could
+	// be had for api.token_timeout the run stops with exit 1 (it used to run
+	// on for minutes without a WARN line).
+	t.Run("token endpoint failing mid-run", func(t *testing.T) {
+		emu := StartEmulator(t, func(c *emulator.Config) { c.TokenTTL = 2 * time.Second; slowProcessing(c) })
+		spec := RunSpec{Emulator: emu, Source: arch.URI, Output: filepath.Join(t.TempDir(), "out"), RunID: "token-down",
+			Sets: []string{"api.token_timeout=4s", "api.token_renew_before=1s", "logging.progress_interval=1s"}}
+		proc := StartBatch(t, spec)
+		require.True(t, waitFor(proc, func() bool { return emu.Counters().VerificationsStarted >= 5 }), "%s", proc.Stderr())
+		require.NoError(t, emu.SetFaults(emulator.Faults{Seed: 1, Endpoints: map[assure.Endpoint]emulator.FaultSpec{
+			assure.EndpointToken: {ServerError: 1}}}))
+		began := time.Now()
+		res := proc.Wait()
+		took := time.Since(began)
+		RequireExit(t, res, ExitFatal)
+		t.Logf("exit 1 %s after the token endpoint failed: %s", took.Round(time.Millisecond), lastLines(res.Stderr, 1))
+		assert.Less(t, took, 30*time.Second)
+		assert.Contains(t, res.Stderr, "token endpoint failing")
+		assert.Contains(t, res.Stderr, "an access token (the token endpoint failing for")
+		assert.Contains(t, res.Stderr, "api.token_timeout")
+		assert.NotContains(t, res.Stderr, "refused the credentials", "a failing endpoint is not a refusal")
+		require.NoError(t, emu.SetFaults(emulator.Faults{Seed: 1}))
+		resumeAndCheck(t, spec, emu, arch, 10)
+	})
+
+	// Tokens of 2 s at 3 requests/s: a token is taken after the rate-limit
+	// wait, so none expires while waiting there. The second 401 used to be
+	// taken for refused credentials: exit 1.
+	t.Run("short tokens and a slow rate", func(t *testing.T) {
+		small := WriteSpecimen(t, SpecimenSpec{Count: 6, Seed: seedPromise, Mix: "accepted=1"})
+		emu := StartEmulator(t, func(c *emulator.Config) { c.TokenTTL = 2 * time.Second })
+		res := RunBatch(t, RunSpec{Emulator: emu, Source: small.URI, Output: filepath.Join(t.TempDir(), "out"), RunID: "slow-tokens",
+			Sets: []string{"api.burst=1"}, Args: []string{"--rate", "3"}})
+		RequireExit(t, res, ExitOK)
+		c := emu.Counters()
+		AssertEmulatorClean(t, c, small.NonSkipped())
+		t.Logf("%d tokens issued, %d answers 401", c.TokensIssued, sum401(c))
+	})
 }
