@@ -186,7 +186,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger) (in
 	prog := newProgress(m.Stderr, isTerminal(m.Stderr), cfg.Logging.ProgressInterval, runLog)
 	a, err := wire(ctx, cfg, log, prog.update)
 	if err != nil {
-		return exitFor(err), err
+		return exitFor(err), describe(err)
 	}
 	defer a.close()
 	prog.watch(a.client.Waits)

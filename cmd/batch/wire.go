@@ -70,11 +70,6 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger, progress fun
 	if err != nil {
 		return nil, err
 	}
-	// A first token before anything else: refused credentials or an
-	// unreachable token endpoint end the run now, not record by record.
-	if err := client.Authenticate(ctx); err != nil {
-		return nil, fmt.Errorf("get an access token from %s: %w", apiCfg.TokenURL, err)
-	}
 	a.client = client
 
 	archive, err := source.Open(ctx, blob.NewOpener(cfg.SourceS3()), sourceConfig(cfg))
@@ -87,6 +82,20 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger, progress fun
 	// An output that cannot be written fails here, before any API call.
 	if err := blob.Prepare(ctx, a.out); err != nil {
 		return nil, fault.Mark(fault.Abort, fmt.Errorf("output %w", err))
+	}
+	// The run id's definition: recorded by its first attempt, the same for
+	// every later one, or refused before any API call.
+	def, err := definition(ctx, cfg, archive, a.count)
+	if err != nil {
+		return nil, err
+	}
+	if err := report.CheckDefinition(ctx, a.out, cfg.Run.RunID, def); err != nil {
+		return nil, err
+	}
+	// A first token before any record: refused credentials or an
+	// unreachable token endpoint end the run now, not record by record.
+	if err := client.Authenticate(ctx); err != nil {
+		return nil, fmt.Errorf("get an access token from %s: %w", apiCfg.TokenURL, err)
 	}
 
 	if a.resume, err = pipeline.LoadResume(ctx, a.out, client, cfg.Run.RunID, a.shard, a.count, runLog); err != nil {
@@ -118,6 +127,28 @@ func (a *attempt) close() error {
 		a.emulator = nil
 	}
 	return err
+}
+
+// definition is what defines the run (report.Definition) under cfg.
+func definition(ctx context.Context, cfg config.Config, archive *source.Archive, count int) (report.Definition, error) {
+	root, manifest := archive.Identity()
+	digest, err := archive.ManifestDigest(ctx)
+	if err != nil {
+		return report.Definition{}, err
+	}
+	sc := archive.Config() // validated: defaults filled in, the process type canonical
+	d := report.Definition{
+		DryRun: cfg.Run.DryRun, BaseURL: cfg.API.BaseURL, TokenURL: cfg.API.TokenURL,
+		Archive: root, Manifest: manifest, ManifestSHA256: digest, ShardCount: count,
+		DefaultDocumentID: sc.DefaultDocumentID, DefaultProcessType: sc.DefaultProcessType,
+		MaxImageBytes: sc.Limits.MaxImageBytes, MaxPixels: sc.Limits.MaxPixels,
+		MinWidth: sc.Limits.MinWidth, MinHeight: sc.Limits.MinHeight,
+		DownloadResults: cfg.Output.DownloadResults, CreatedAt: time.Now().UTC(),
+	}
+	if cfg.Run.DryRun {
+		d.BaseURL, d.TokenURL = "bundled emulator", "bundled emulator"
+	}
+	return d, nil
 }
 
 // assureConfig maps the api section and the credentials onto the client's

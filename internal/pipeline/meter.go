@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"reverify/internal/assure"
+	"reverify/internal/fault"
 )
 
 // Meter counts a run's API attempts: in all for the summary, and, through
@@ -64,8 +65,8 @@ func (m *Meter) Observe(ctx context.Context, a assure.Attempt) {
 			s.retries.Add(1)
 		}
 	}
-	if a.Endpoint == assure.EndpointToken && a.Err != nil {
-		m.tokenFailed(a)
+	if a.Endpoint == assure.EndpointToken && fault.Retryable(a.Err) {
+		m.tokenFailed(a) // a refusal ends the run with its own message
 	}
 	k := callKey{a.Endpoint, a.StatusCode}
 	v, ok := m.byKey.Load(k)

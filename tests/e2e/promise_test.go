@@ -5,9 +5,11 @@ package e2e
 
 import (
 	"net"
+	"os"
 	"path/filepath"
 	"reverify/internal/assure"
 	"reverify/internal/assure/emulator"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -141,5 +143,70 @@ func TestStallsAreBoundedAndVisible(t *testing.T) {
 		c := emu.Counters()
 		AssertEmulatorClean(t, c, small.NonSkipped())
 		t.Logf("%d tokens issued, %d answers 401", c.TokensIssued, sum401(c))
+	})
+}
+
+// A run id has one definition, fixed at its first attempt: a later attempt
+// that would change what the run's records are or mean is refused before
+// any API call (exit 2), naming each differing setting with both values;
+// what only changes speed or patience may change.
+func TestRunDefinitionIsFixed(t *testing.T) {
+	arch := WriteSpecimen(t, SpecimenSpec{Count: 20, Seed: seedPromise})
+	other := WriteSpecimen(t, SpecimenSpec{Count: 20, Seed: seedPromise + 1})
+	emu := StartEmulator(t, nil)
+	out := filepath.Join(t.TempDir(), "out")
+	base := RunSpec{Emulator: emu, Source: arch.URI, Output: out, RunID: "defined"}
+	RequireExit(t, RunBatch(t, base), ExitIncomplete)
+	before := TotalRequests(emu.Counters())
+
+	refused := func(t *testing.T, spec RunSpec, says ...string) {
+		t.Helper()
+		res := RunBatch(t, spec)
+		RequireExit(t, res, ExitUsage)
+		t.Logf("%s", lastLines(res.Stderr, 4))
+		assert.Contains(t, res.Stderr, "the run id was first run with another definition")
+		for _, s := range says {
+			assert.Contains(t, res.Stderr, s)
+		}
+		assert.Equal(t, before, TotalRequests(emu.Counters()), "no API call")
+	}
+	t.Run("another shard count", func(t *testing.T) {
+		spec := base
+		spec.Args = []string{"--shard", "1/2"}
+		refused(t, spec, `the shard count (run.shard K/N): "1" at the first attempt, "2" now`)
+	})
+	t.Run("another archive", func(t *testing.T) {
+		spec := base
+		spec.Source = other.URI
+		refused(t, spec, "source.archive: ")
+	})
+	t.Run("a dry run of a real run", func(t *testing.T) {
+		spec := RunSpec{Source: arch.URI, Output: out, RunID: "defined", Args: []string{"--dry-run"},
+			Sets: []string{"emulator.time_scale=0.001"}}
+		refused(t, spec, `run.dry_run: "false" at the first attempt, "true" now`)
+	})
+	t.Run("another default document id", func(t *testing.T) {
+		spec := base
+		spec.Sets = []string{"source.default_document_id=58"}
+		refused(t, spec, `source.default_document_id: "137" at the first attempt, "58" now`)
+	})
+	t.Run("an edited manifest", func(t *testing.T) {
+		manifest := filepath.Join(t.TempDir(), "manifest.csv")
+		b, err := os.ReadFile(filepath.Join(arch.URI, "manifest.csv"))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(manifest, b, 0o644))
+		spec := base
+		spec.RunID, spec.Manifest = "defined-by-manifest", manifest
+		RequireExit(t, RunBatch(t, spec), ExitIncomplete)
+		before = TotalRequests(emu.Counters())
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		require.NoError(t, os.WriteFile(manifest, []byte(strings.Join(lines[:len(lines)-1], "\n")+"\n"), 0o644))
+		refused(t, spec, "the manifest's SHA-256: ")
+	})
+	t.Run("speed and patience may change", func(t *testing.T) {
+		spec := base
+		spec.Args = []string{"--rate", "50"}
+		spec.Sets = []string{"concurrency.uploads=4", "poll.deadline=1h", "run.grace_period=5s"}
+		RequireExit(t, RunBatch(t, spec), ExitIncomplete)
 	})
 }
