@@ -17,6 +17,7 @@ import (
 	"reverify/internal/blob"
 	"reverify/internal/config"
 	"reverify/internal/fault"
+	"reverify/internal/lease"
 	"reverify/internal/pipeline"
 	"reverify/internal/report"
 )
@@ -179,17 +180,41 @@ func (m *Main) logger(c config.LoggingConfig) (*slog.Logger, error) {
 
 // run executes a validated configuration and returns the exit code.
 func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger) (int, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, cancelCause := context.WithCancelCause(ctx)
+	defer cancelCause(nil)
+	cancel := func() { cancelCause(context.Canceled) }
 	shard, _ := cfg.Shard()
 	runLog := log.With("run_id", cfg.Run.RunID, "shard", shard)
 	prog := newProgress(m.Stderr, isTerminal(m.Stderr), cfg.Logging.ProgressInterval, runLog)
+	// A signal while the attempt is being set up (waiting for a lease,
+	// reconciling with the API) ends it at once: nothing is under way yet.
+	setup := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-m.Signals: // nil channel: never
+			runLog.Warn("signal before the run started: exiting", "signal", sig.String())
+			cancel()
+		case <-setup:
+		}
+	}()
 	a, err := wire(ctx, cfg, log, prog.update)
+	close(setup)
 	if err != nil {
 		return exitFor(err), describe(err)
 	}
 	defer a.close()
 	prog.watch(a.client.Waits)
+	// A lost lease (another attempt took the run shard over) ends the run:
+	// two writers would pay twice.
+	held := a.lease // a.close clears the field
+	go func() {
+		select {
+		case <-held.Lost():
+			runLog.Error("the run shard's lease was lost: stopping at once", "error", held.Err())
+			cancelCause(held.Err())
+		case <-ctx.Done():
+		}
+	}()
 
 	// Signals: the first stops intake and drains; the second ends at once.
 	stopWatch := m.watchStops(ctx, cancel, a.pipeline, cfg.Run.MaxDuration, cfg.Run.GracePeriod, runLog)
@@ -198,6 +223,9 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger) (in
 		"dry_run", cfg.Run.DryRun, "resumed_attempts", a.resume.Attempts)
 	res, runErr := a.pipeline.Run(ctx)
 	prog.finish()
+	if cause := context.Cause(ctx); runErr != nil && errors.Is(cause, lease.ErrLost) {
+		runErr = cause
+	}
 	if err := a.close(); err != nil && runErr == nil {
 		runErr = err
 	}

@@ -12,6 +12,7 @@ import (
 	"reverify/internal/config"
 	"reverify/internal/fault"
 	"reverify/internal/journal"
+	"reverify/internal/lease"
 	"reverify/internal/pipeline"
 	"reverify/internal/report"
 	"reverify/internal/source"
@@ -35,6 +36,7 @@ type attempt struct {
 	writer       *report.Writer
 	pipeline     *pipeline.Pipeline
 	emulator     *servedEmulator // dry runs only
+	lease        *lease.Lease    // the run shard's: one writer at a time
 }
 
 // wire builds an attempt. Its errors say, through package fault, whether the
@@ -92,6 +94,11 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger, progress fun
 	if err := report.CheckDefinition(ctx, a.out, cfg.Run.RunID, def); err != nil {
 		return nil, err
 	}
+	// One writer per run shard, from here to the end of the attempt.
+	if a.lease, err = lease.Acquire(ctx, a.out, report.LeaseKey(cfg.Run.RunID, a.shard, a.count), lease.Self(),
+		cfg.Run.LeaseTTL, runLog); err != nil {
+		return nil, err
+	}
 	// A first token before any record: refused credentials or an
 	// unreachable token endpoint end the run now, not record by record.
 	if err := client.Authenticate(ctx); err != nil {
@@ -104,6 +111,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger, progress fun
 	if a.journal, a.id, err = pipeline.BeginAttempt(ctx, a.out, cfg.Run.RunID, a.shard, a.count, a.resume, a.started, 0); err != nil {
 		return nil, err
 	}
+	a.lease.SetAttempt(a.id)
 	if a.writer, err = report.NewWriter(a.out, writerConfig(cfg, a.shard, a.count, a.id, a.journal.Committed)); err != nil {
 		return nil, fault.Mark(fault.Config, err)
 	}
@@ -115,12 +123,20 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger, progress fun
 }
 
 // close ends what the attempt holds open: the journal (its error, which
-// fails the run if nothing else did) and the emulator.
+// fails the run if nothing else did), the lease and the emulator.
 func (a *attempt) close() error {
 	var err error
 	if a.journal != nil {
 		err = a.journal.Close()
 		a.journal = nil
+	}
+	if a.lease != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if lerr := a.lease.Release(ctx); lerr != nil && err == nil {
+			err = lerr
+		}
+		cancel()
+		a.lease = nil
 	}
 	if a.emulator != nil {
 		_ = a.emulator.Close()

@@ -44,6 +44,9 @@ type RunConfig struct {
 	// GracePeriod is how long in-flight processes are still polled after
 	// SIGINT/SIGTERM.
 	GracePeriod time.Duration `yaml:"grace_period"`
+	// LeaseTTL is the period of an S3 output's lease (one writer per run
+	// shard): renewed every third of it; a killed holder's runs out within it.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 
 // SourceConfig describes the archive of images.
@@ -156,6 +159,7 @@ func defaults() Config {
 		Run: RunConfig{
 			ShardCount:  1,
 			GracePeriod: 20 * time.Second,
+			LeaseTTL:    time.Minute,
 		},
 		Source: SourceConfig{
 			Archive:            "./archive",

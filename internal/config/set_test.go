@@ -16,7 +16,7 @@ func TestKeysMatchTheSchema(t *testing.T) {
 		return []string{p + ".region", p + ".endpoint", p + ".path_style", p + ".checksum_when_required", p + ".max_attempts"}
 	}
 	var want []string
-	want = append(want, "run.run_id", "run.shard", "run.shard_count", "run.limit", "run.dry_run", "run.max_duration", "run.grace_period",
+	want = append(want, "run.run_id", "run.shard", "run.shard_count", "run.limit", "run.dry_run", "run.max_duration", "run.grace_period", "run.lease_ttl",
 		"source.archive", "source.manifest", "source.default_document_id", "source.default_process_type",
 		"source.max_image_bytes", "source.max_pixels", "source.min_width", "source.min_height")
 	want = append(want, s3("source.s3")...)

@@ -46,6 +46,9 @@ func (r RunConfig) validate(v *Errors) {
 	atLeast(v, "run.limit", r.Limit, 0)
 	nonNegative(v, "run.max_duration", r.MaxDuration)
 	nonNegative(v, "run.grace_period", r.GracePeriod)
+	if r.LeaseTTL < time.Second {
+		v.add("run.lease_ttl", fmt.Sprintf("must be >= 1s (got %s)", r.LeaseTTL))
+	}
 }
 
 func validRunID(id string) bool {

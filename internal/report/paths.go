@@ -131,6 +131,12 @@ func resultName(id string) string {
 	return head + "~" + hex.EncodeToString(sum[:])
 }
 
+// LeaseKey is the key of a shard's lease (internal/lease): a lock file
+// locally, a lease object on S3.
+func LeaseKey(runID string, shard, count int) string {
+	return ShardPrefix(runID, shard, count) + "_lease"
+}
+
 // SummaryKey is the key of a shard's _summary.json.
 func SummaryKey(runID string, shard, count int) string {
 	return ShardPrefix(runID, shard, count) + SummaryName

@@ -161,6 +161,9 @@ func runCrashLoop(t *testing.T, cl crashLoop) {
 			"output.max_part_age=1s",
 			// Quick retries: the faults are what is tested, not the waits.
 			"api.retry.base_delay=5ms", "api.retry.max_delay=50ms", "api.retry.max_attempts=6",
+			// A killed attempt's S3 lease runs out within 2 s: the next one
+			// waits for that.
+			"run.lease_ttl=2s",
 		},
 		Timeout: 10 * time.Minute}
 

@@ -4,6 +4,7 @@ package e2e
 // on every path"): reruns, histories, stalls.
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -209,4 +210,53 @@ func TestRunDefinitionIsFixed(t *testing.T) {
 		spec.Sets = []string{"concurrency.uploads=4", "poll.deadline=1h", "run.grace_period=5s"}
 		RequireExit(t, RunBatch(t, spec), ExitIncomplete)
 	})
+}
+
+// One writer per run shard: a second `batch run` on a live lease pays
+// nothing and exits 1 saying who holds it; on S3 the lease of a killed
+// holder runs out within run.lease_ttl and the next attempt takes it over.
+// Two runs at once used to verify every record twice.
+func TestOneWriterPerRunShard(t *testing.T) {
+	arch := WriteSpecimen(t, SpecimenSpec{Count: 40, Seed: seedPromise})
+	for _, onS3 := range []bool{false, true} {
+		name := "local"
+		if onS3 {
+			name = "s3"
+		}
+		t.Run(name, func(t *testing.T) {
+			emu := StartEmulator(t, slowProcessing)
+			var s3 *S3
+			out := filepath.Join(t.TempDir(), "out")
+			if onS3 {
+				s3 = StartS3(t)
+				out = s3.URI("lease/out")
+			}
+			spec := RunSpec{Emulator: emu, S3: s3, Source: arch.URI, Output: out, RunID: "one-writer",
+				Sets: []string{"run.lease_ttl=2s"}}
+			first := StartBatch(t, spec)
+			require.True(t, waitFor(first, func() bool { return emu.Counters().VerificationsStarted >= 5 }), "%s", first.Stderr())
+
+			began := time.Now()
+			second := RunBatch(t, spec)
+			RequireExit(t, second, ExitFatal)
+			t.Logf("second run refused after %s: %s", time.Since(began).Round(time.Millisecond), lastLines(second.Stderr, 1))
+			assert.Contains(t, second.Stderr, "another attempt holds the run shard")
+			assert.Contains(t, second.Stderr, fmt.Sprintf("pid %d", first.PID()))
+
+			first.Kill()
+			first.Wait()
+			began = time.Now()
+			third := RunBatch(t, spec)
+			RequireExit(t, third, ExitIncomplete)
+			took := time.Since(began)
+			t.Logf("after kill -9, the next attempt finished in %s", took.Round(time.Millisecond))
+			rows := ReadRows(t, FetchOutput(t, out, s3))
+			AssertOutcomes(t, rows, arch.Expected)
+			c := emu.Counters()
+			AssertEmulatorClean(t, c, arch.NonSkipped())
+			if onS3 {
+				assert.Contains(t, third.Stderr, "took over the run shard's lease")
+			}
+		})
+	}
 }
