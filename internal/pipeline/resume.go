@@ -45,7 +45,20 @@ func LoadResume(ctx context.Context, out blob.Store, api ReconcileAPI, runID str
 		return nil, fmt.Errorf("read committed rows: %w", err)
 	}
 	if st.Attempts == 0 && committed == 0 {
-		return st, nil // a new run
+		// No journal and no rows: a new run — or one whose output was lost
+		// (deleted, moved). The API says which: dossiers it still holds with
+		// the run's externalReference. Their processes are created after
+		// them, so the process list is read from the earliest one on.
+		since, known, err := knownToTheAPI(ctx, api, runID, shard, count)
+		if err != nil {
+			return nil, fmt.Errorf("ask the API whether it knows the run: %w", err)
+		}
+		if !known {
+			return st, nil // a new run
+		}
+		log.Warn("no journal and no rows, but the API holds dossiers of this run: its output was lost; reconciling with the API",
+			"earliest_dossier", since.UTC().Format(time.RFC3339))
+		st.RunStart = since
 	}
 	found, err := reconcile(ctx, api, st, runID, shard, count, log)
 	if err != nil {
@@ -54,6 +67,27 @@ func LoadResume(ctx context.Context, out blob.Store, api ReconcileAPI, runID str
 	log.Info("resuming run", "earlier_attempts", st.Attempts, "committed_records", committed,
 		"journaled_records", len(st.Records), "found_by_reconciliation", found)
 	return st, nil
+}
+
+// knownToTheAPI reports whether the API holds dossiers of this run shard
+// (among its most recent ones), and the earliest one's creation time.
+func knownToTheAPI(ctx context.Context, api ReconcileAPI, runID string, shard, count int) (since time.Time, known bool, err error) {
+	dossiers, err := api.ListDossiers(ctx)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	for _, d := range dossiers {
+		id, ok := strings.CutPrefix(d.ExternalReference, runID+"/")
+		if !ok || id == "" || !InShard(id, shard, count) {
+			continue
+		}
+		created := d.CreatedAt.Time
+		if !known || (!created.IsZero() && created.Before(since)) {
+			since = created
+		}
+		known = true
+	}
+	return since, known, nil
 }
 
 // reconcile adds to st the dossiers and processes of this run shard that the

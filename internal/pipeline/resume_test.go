@@ -321,3 +321,30 @@ func TestStopEndsCallsStuckInAPause(t *testing.T) {
 	c := h.checkCounters()
 	assert.EqualValues(t, h.nonSkipped(), c.VerificationsStarted, "nothing started twice")
 }
+
+// With no journal at all (the output deleted or moved), a run the API still
+// knows — its dossiers carry the run's externalReference — is reconciled
+// anyway: what exists at the API is finished, not paid for again.
+func TestAFreshAttemptOfARunTheAPIKnowsReconciles(t *testing.T) {
+	h := newHarness(t, 30, nil)
+	ctx := context.Background()
+	opt := h.options("run-lost")
+	opt.KeepDossiers = true // every record's dossier and process stay at the API
+	_, err := h.attempt(ctx, opt, attemptHooks{})
+	require.NoError(t, err)
+	before := h.emu.Counters()
+	var keys []string
+	require.NoError(t, h.out.List(ctx, "", func(o blob.Object) error { keys = append(keys, o.Key); return nil }))
+	for _, k := range keys {
+		require.NoError(t, h.out.Delete(ctx, k))
+	}
+
+	_, err = h.attempt(ctx, h.options("run-lost"), attemptHooks{})
+	require.NoError(t, err)
+	after := h.emu.Counters()
+	assert.Equal(t, before.VerificationsStarted, after.VerificationsStarted, "nothing started again")
+	assert.Equal(t, before.ProcessesCreated, after.ProcessesCreated, "nothing created again")
+	assert.Equal(t, before.DossiersCreated, after.DossiersCreated)
+	h.checkOutcomes(h.rows("run-lost"))
+	h.checkCounters()
+}

@@ -260,3 +260,35 @@ func TestOneWriterPerRunShard(t *testing.T) {
 		})
 	}
 }
+
+// The output deleted mid-run, then a rerun: no journal, no rows, but the
+// API still holds the run's dossiers and processes; the rerun finds them by
+// their externalReference, polls what was started instead of starting it
+// again, and leaves no dossier. (It used to verify them twice and leave
+// their dossiers.) Records finished before the deletion are gone from the
+// API with their dossiers: those are verified again — the journal was their
+// only record.
+func TestAFreshAttemptFindsWhatTheAPIHolds(t *testing.T) {
+	arch := WriteSpecimen(t, SpecimenSpec{Count: 40, Seed: seedPromise})
+	emu := StartEmulator(t, slowProcessing)
+	out := filepath.Join(t.TempDir(), "out")
+	spec := RunSpec{Emulator: emu, Source: arch.URI, Output: out, RunID: "lost-output"}
+	first := StartBatch(t, spec)
+	require.True(t, waitFor(first, func() bool { return emu.Counters().VerificationsStarted >= 15 }), "%s", first.Stderr())
+	first.Kill()
+	first.Wait()
+	c := emu.Counters()
+	finished := c.DossiersDeleted // each deleted with its final result
+	t.Logf("at the kill: %d started, %d finished and deleted, %d dossiers live", c.VerificationsStarted, finished, c.DossiersLive)
+	require.NoError(t, os.RemoveAll(out))
+
+	res := RunBatch(t, spec)
+	RequireExit(t, res, ExitIncomplete)
+	assert.Contains(t, res.Stderr, "its output was lost; reconciling with the API")
+	AssertOutcomes(t, ReadRows(t, out), arch.Expected)
+	c = emu.Counters()
+	assert.Zero(t, c.DossiersLive, "no dossier left")
+	assert.LessOrEqual(t, c.MaxStartRequestsPerProcess, int64(1), "no process started twice")
+	assert.EqualValues(t, int64(arch.NonSkipped())+finished, c.VerificationsStarted,
+		"only the records finished before the deletion are verified again")
+}
