@@ -44,7 +44,7 @@ type Config struct {
 	// bucket's size (default 1).
 	Rate  float64
 	Burst int
-	// RequestTimeout bounds one HTTP attempt (default 2 minutes; never more
+	// RequestTimeout bounds one HTTP attempt (default 30 s; never more
 	// than what is left of the call's Retry.MaxElapsed).
 	RequestTimeout time.Duration
 	// TokenRenewBefore renews a cached token this long before it expires
@@ -128,7 +128,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.HTTPClient = NewHTTPClient()
 	}
 	if cfg.RequestTimeout <= 0 {
-		cfg.RequestTimeout = 2 * time.Minute
+		cfg.RequestTimeout = 30 * time.Second
 	}
 	if cfg.TokenTimeout <= 0 {
 		cfg.TokenTimeout = 5 * time.Minute
@@ -330,7 +330,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 			if r.readBack == nil {
 				return nil, &OutcomeUnknownError{Endpoint: r.ep, Err: err}
 			}
-			applied, rerr := r.readBack(wctx)
+			applied, rerr := c.readBack(ctx, r, err)
 			switch {
 			case rerr != nil:
 				return nil, &OutcomeUnknownError{Endpoint: r.ep, Err: fmt.Errorf("%w; reading the state back: %v", err, rerr)}
@@ -347,6 +347,28 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 			return nil, err
 		}
 	}
+}
+
+// readBack settles an attempt of a non-idempotent call whose outcome is
+// unknown. An attempt that got no answer at all (a timeout, a connection
+// reset after sending) may still be on its way — held by a proxy, queued at
+// the API — so the state is read only once it can no longer be in flight:
+// request_timeout plus a margin (InFlightMargin) after the attempt ended. An
+// attempt answered with an error (a 5xx) was over when the answer came. The
+// read-back has a budget of its own, one request timeout (and its
+// margin), also when the call's budget is spent: an unknown outcome is
+// settled whenever it can be, and the call only then decides whether to
+// send again (within its budget) or give up.
+func (c *Client) readBack(ctx context.Context, r request, err error) (bool, error) {
+	var te *TransportError
+	if errors.As(err, &te) && te.Status == 0 {
+		if serr := sleep(ctx, c.reqLimit+InFlightMargin(c.reqLimit)); serr != nil {
+			return false, serr
+		}
+	}
+	rctx, cancel := context.WithTimeout(ctx, c.reqLimit+InFlightMargin(c.reqLimit))
+	defer cancel()
+	return r.readBack(rctx)
 }
 
 // backoff waits before the next attempt of a call whose attempt n failed
@@ -461,10 +483,10 @@ func (c *Client) attempt(ctx context.Context, r request, token string, n int) (r
 		if ctx.Err() != nil {
 			return nil, true, ctx.Err()
 		}
-		return nil, true, &TransportError{Endpoint: r.ep, Sent: true, Err: fmt.Errorf("read %d answer: %w", hr.StatusCode, rerr)}
+		return nil, true, &TransportError{Endpoint: r.ep, Sent: true, Status: hr.StatusCode, Err: fmt.Errorf("read %d answer: %w", hr.StatusCode, rerr)}
 	}
 	if int64(len(data)) > max {
-		return nil, true, &TransportError{Endpoint: r.ep, Sent: true, Err: fmt.Errorf("answer larger than %d bytes", max)}
+		return nil, true, &TransportError{Endpoint: r.ep, Sent: true, Status: hr.StatusCode, Err: fmt.Errorf("answer larger than %d bytes", max)}
 	}
 	for _, ok := range r.accept {
 		if hr.StatusCode != ok {
@@ -472,7 +494,7 @@ func (c *Client) attempt(ctx context.Context, r request, token string, n int) (r
 		}
 		if r.decode != nil && hr.StatusCode != http.StatusNoContent {
 			if err := r.decode(data); err != nil {
-				return nil, true, &TransportError{Endpoint: r.ep, Sent: true, Err: fmt.Errorf("decode %d answer: %w", hr.StatusCode, err)}
+				return nil, true, &TransportError{Endpoint: r.ep, Sent: true, Status: hr.StatusCode, Err: fmt.Errorf("decode %d answer: %w", hr.StatusCode, err)}
 			}
 		}
 		return &response{status: hr.StatusCode, header: hr.Header, body: data}, true, nil

@@ -115,7 +115,11 @@ type TransportError struct {
 	// Sent is false when the request certainly did not reach the server
 	// (for example connection refused): repeating it is always safe.
 	Sent bool
-	Err  error
+	// Status is the HTTP status of an answer whose body was lost or did not
+	// decode; 0 when no answer came at all (the request may still be on its
+	// way).
+	Status int
+	Err    error
 }
 
 func (e *TransportError) Error() string { return fmt.Sprintf("%s: %v", e.Endpoint, e.Err) }

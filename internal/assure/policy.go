@@ -27,7 +27,9 @@ const SubmitWindow = 15 * time.Minute
 //   - a call that is not idempotent (create dossier, create process, start
 //     verification) is sent again only when the request certainly did not
 //     reach the API, or when the caller's read-back shows that it was not
-//     applied.
+//     applied; an attempt that got no answer is read back only once it can
+//     no longer be in flight (request timeout + InFlightMargin after it
+//     ended), so such a call ends within WorstReadBackCall.
 //
 // So a record's start verification ends within WorstSubmit of its first
 // image, which must fit in the provider's SubmitWindow. The yaml tags are
@@ -67,19 +69,34 @@ func (p RetryPolicy) WithDefaults() RetryPolicy {
 	return p
 }
 
-// WorstCall is the longest one call can take with attempts of at most
-// requestTimeout: its last attempt starts by MaxElapsed and lasts at most
-// requestTimeout.
+// InFlightMargin is how much longer than a request timeout an unanswered
+// request may still be on its way to the API: the wait before its state is
+// read back adds it (a tenth of the timeout, at least a second).
+func InFlightMargin(requestTimeout time.Duration) time.Duration {
+	return max(time.Second, requestTimeout/10)
+}
+
+// WorstCall is the longest an idempotent call can take with attempts of at
+// most requestTimeout: its last attempt starts by MaxElapsed and lasts at
+// most requestTimeout.
 func (p RetryPolicy) WorstCall(requestTimeout time.Duration) time.Duration {
 	return p.WithDefaults().MaxElapsed + requestTimeout
 }
 
+// WorstReadBackCall is the longest a call that is not idempotent can take:
+// its last attempt, unanswered, is followed by the wait until it can no
+// longer be in flight (requestTimeout + InFlightMargin) and a read-back of
+// the same budget.
+func (p RetryPolicy) WorstReadBackCall(requestTimeout time.Duration) time.Duration {
+	return p.WorstCall(requestTimeout) + 2*(requestTimeout+InFlightMargin(requestTimeout))
+}
+
 // WorstSubmit is the longest a record's set images and start verification
-// can take together: one call each, back to back. The first image reaches
-// the API during set images, so this bounds the time between the first image
-// and the start, which SubmitWindow limits.
+// can take together, back to back. The first image reaches the API during
+// set images, so this bounds the time between the first image and the
+// start, which SubmitWindow limits.
 func (p RetryPolicy) WorstSubmit(requestTimeout time.Duration) time.Duration {
-	return 2 * p.WorstCall(requestTimeout)
+	return p.WorstCall(requestTimeout) + p.WorstReadBackCall(requestTimeout)
 }
 
 // Backoff returns the full-jitter delay before retry number n (1 = first

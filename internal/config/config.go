@@ -180,7 +180,7 @@ func defaults() Config {
 			TokenURL:       assure.DefaultTokenURL,
 			Rate:           20,
 			Burst:          10,
-			RequestTimeout: 2 * time.Minute,
+			RequestTimeout: 30 * time.Second,
 			Retry: assure.RetryPolicy{
 				MaxAttempts: 4,
 				BaseDelay:   250 * time.Millisecond,

@@ -35,18 +35,21 @@ func TestShardAndEffectiveRate(t *testing.T) {
 // image and the start (see assure.RetryPolicy).
 func TestRetryBudgetFitsTheSubmitWindow(t *testing.T) {
 	c := withCreds(Default())
-	require.NoError(t, c.Validate(), "the defaults: 2 × (2m + 2m) = 8m")
+	require.NoError(t, c.Validate())
 	assert.LessOrEqual(t, c.API.Retry.WorstSubmit(c.API.RequestTimeout), assure.SubmitWindow)
+	assert.Equal(t, 6*time.Minute+6*time.Second, c.API.Retry.WorstSubmit(c.API.RequestTimeout),
+		"the defaults: set images 2m + 30s; start 2m + 30s, then 33s of wait and 33s of read-back")
 
-	c.API.Retry.MaxElapsed = 5*time.Minute + 30*time.Second // 2 × (5m30s + 2m) = 15m: just fits
+	c.API.Retry.MaxElapsed = 6*time.Minute + 27*time.Second // 2×6m27s + 4×30s + 2×3s = 15m: just fits
 	require.NoError(t, c.Validate())
 
-	c.API.Retry.MaxElapsed = 6 * time.Minute
+	c.API.Retry.MaxElapsed = 7 * time.Minute
 	err := c.Validate()
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "api.retry.max_elapsed: with api.request_timeout 2m0s")
-	assert.Contains(t, err.Error(), "= 16m0s, more than the 15m0s")
-	assert.Contains(t, err.Error(), "at most 5m30s (got 6m0s)")
+	assert.Contains(t, err.Error(), "api.retry.max_elapsed: with api.request_timeout 30s")
+	assert.Contains(t, err.Error(), "may take 16m6s")
+	assert.Contains(t, err.Error(), "more than the 15m0s")
+	assert.Contains(t, err.Error(), "at most 6m27s (got 7m0s)")
 
 	c.API.Retry.MaxElapsed = time.Minute
 	c.API.RequestTimeout = 7 * time.Minute

@@ -23,7 +23,7 @@ func TestRedactedHidesSecrets(t *testing.T) {
 	assert.Contains(t, s, "# client_secret: <redacted>")
 	assert.Contains(t, s, "rate: 20\n")
 	assert.Contains(t, s, "max_image_bytes: 4MiB\n")
-	assert.Contains(t, s, "request_timeout: 2m\n")
+	assert.Contains(t, s, "request_timeout: 30s\n")
 	assert.Contains(t, s, "base_delay: 250ms\n")
 
 	d := Default()

@@ -141,12 +141,16 @@ func (a APIConfig) validate(v *Errors, dryRun bool) {
 	}
 	positive(v, "api.retry.max_pause", a.Retry.MaxPause)
 	positive(v, "api.retry.max_elapsed", a.Retry.MaxElapsed)
-	// Set images and start verification are two calls of one budget each;
-	// the provider fails a start more than 15 minutes after the first image.
+	// The provider fails a start more than 15 minutes after the first image:
+	// a record's set images and start verification must fit (see
+	// assure.RetryPolicy.WorstSubmit).
 	if worst := a.Retry.WorstSubmit(a.RequestTimeout); a.Retry.MaxElapsed > 0 && a.RequestTimeout > 0 && worst > assure.SubmitWindow {
+		rt, m := a.RequestTimeout, assure.InFlightMargin(a.RequestTimeout)
+		fits := max((assure.SubmitWindow-4*rt-2*m)/2, 0)
 		v.add("api.retry.max_elapsed", fmt.Sprintf("with api.request_timeout %s, a record's set images and start verification may take "+
-			"2 × (max_elapsed + request_timeout) = %s, more than the %s the provider allows between the first image and the start; "+
-			"at most %s (got %s)", a.RequestTimeout, worst, assure.SubmitWindow, max(assure.SubmitWindow/2-a.RequestTimeout, 0), a.Retry.MaxElapsed))
+			"%s (set images: max_elapsed + request_timeout; start: as much, then the wait for an unanswered start to be over and its read-back, "+
+			"request_timeout + %s each), more than the %s the provider allows between the first image and the start; at most %s (got %s)",
+			rt, worst, m, assure.SubmitWindow, fits, a.Retry.MaxElapsed))
 	}
 	nonNegative(v, "api.token_renew_before", a.TokenRenewBefore)
 	positive(v, "api.token_timeout", a.TokenTimeout)

@@ -105,7 +105,10 @@ func (h *harness) client(meter *pipeline.Meter, mutate ...func(*assure.Config)) 
 		BaseURL: h.srv.URL + "/assure", TokenURL: h.srv.URL + "/auth/open/connect/token",
 		ClientID: emulator.DefaultClientID, ClientSecret: emulator.DefaultClientSecret,
 		Rate: 2000, Burst: 100, Observer: meter,
-		Retry: assure.RetryPolicy{BaseDelay: 2 * time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxPause: time.Second},
+		// An unanswered create or start is read back a request timeout (and
+		// a second) after it: short here, where every answer is quick.
+		RequestTimeout: 3 * time.Second,
+		Retry:          assure.RetryPolicy{BaseDelay: 2 * time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxPause: time.Second},
 	}
 	for _, m := range mutate {
 		m(&cfg)

@@ -275,13 +275,17 @@ func (p *Pipeline) upload(ctx context.Context, t *record) error {
 	_, err := p.deps.API.StartVerification(ctx, dossier, process, func(ctx context.Context) (*assure.VerifyResponse, error) {
 		return p.startedAlready(ctx, dossier, process)
 	})
-	if assure.StatusCodeOf(err) == http.StatusConflict {
+	switch {
+	case assure.StatusCodeOf(err) == http.StatusConflict:
 		// 409: already started (by an attempt whose answer was lost).
-		if started, rerr := p.startedAlready(ctx, dossier, process); rerr == nil && started != nil {
-			err = nil
-		}
-	}
-	if err != nil {
+	case assure.IsOutcomeUnknown(err) && !fault.Fatal(err) && ctx.Err() == nil:
+		// The start may have gone through and could not be read back: poll
+		// it as started. Failing the record would delete its dossier and,
+		// with it, a verification that may be paid for; polling finds the
+		// outcome, or a timeout that keeps the dossier for a later attempt.
+		p.log.Warn("start verification: outcome unknown; polling the process as started", "record_id", t.rec.ID,
+			"dossier_id", dossier, "process_id", process, "error", err)
+	case err != nil:
 		return fmt.Errorf("start verification: %w", err)
 	}
 	return p.journal(ctx, t.st.started(t.rec.ID, process))

@@ -658,6 +658,10 @@ logging:
   level: info
   format: json
   progress_interval: 1s
+# The emulator answers at once: an unanswered create or start (a reset) is
+# read back a request timeout and a second after it, so keep that short.
+api:
+  request_timeout: 5s
 `
 
 // RunSpec is one `batch run` invocation. The same spec can be run again to

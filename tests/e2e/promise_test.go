@@ -4,13 +4,20 @@ package e2e
 // on every path"): reruns, histories, stalls.
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reverify/internal/assure"
 	"reverify/internal/assure/emulator"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -291,4 +298,99 @@ func TestAFreshAttemptFindsWhatTheAPIHolds(t *testing.T) {
 	assert.LessOrEqual(t, c.MaxStartRequestsPerProcess, int64(1), "no process started twice")
 	assert.EqualValues(t, int64(arch.NonSkipped())+finished, c.VerificationsStarted,
 		"only the records finished before the deletion are verified again")
+}
+
+// An unknown outcome is read back only once it can no longer be in flight:
+// a proxy holds the first creates and starts past the client's request
+// timeout and then forwards them. The client reads their state back only a
+// request timeout and a margin later, when they have arrived, so nothing is
+// made or started twice. (A start read back at once looked pending, was
+// started again — two start requests for one process — and five dossiers
+// were left live.)
+func TestUnknownOutcomesAreReadBackWhenNoLongerInFlight(t *testing.T) {
+	arch := WriteSpecimen(t, SpecimenSpec{Count: 20, Seed: seedPromise})
+	// 1.5 s of real time is 25 emulated minutes at this scale: past the 15
+	// minutes between upload and start the API allows. Widened: the hold
+	// is what is tested, not the expiry.
+	emu := StartEmulator(t, func(c *emulator.Config) { c.TransactionExpiry = 24 * time.Hour })
+	const timeout = time.Second
+	var creates, starts atomic.Int32
+	proxy, forwarded := holdingProxy(t, emu.Server.URL, func(r *http.Request) time.Duration {
+		segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/") // assure/dossiers[/d/processes/p]
+		create := r.Method == http.MethodPost && len(segs) == 2 && segs[1] == "dossiers"
+		start := r.Method == http.MethodPost && len(segs) == 5 && segs[3] == "processes"
+		if (create && creates.Add(1) <= 4) || (start && starts.Add(1) <= 4) {
+			return timeout * 3 / 2 // past the client's timeout, well before its read-back
+		}
+		return 0
+	})
+	out := filepath.Join(t.TempDir(), "out")
+	res := RunBatch(t, RunSpec{Emulator: emu, Source: arch.URI, Output: out, RunID: "in-flight",
+		Sets: []string{"api.request_timeout=" + timeout.String()}, Args: []string{"--assure-url", proxy.URL + "/assure"}})
+	RequireExit(t, res, ExitIncomplete)
+	forwarded.Wait() // every held request has reached the API
+	AssertOutcomes(t, ReadRows(t, out), arch.Expected)
+	c := emu.Counters()
+	AssertEmulatorClean(t, c, arch.NonSkipped()) // no dossier left, no process started twice, one verification per record
+	assert.EqualValues(t, arch.NonSkipped(), c.DossiersCreated, "no dossier made twice")
+	assert.EqualValues(t, arch.NonSkipped(), c.ProcessesCreated)
+	require.GreaterOrEqual(t, starts.Load(), int32(4), "starts were held")
+	t.Logf("held 4 creates and 4 starts; max start requests per process %d", c.MaxStartRequestsPerProcess)
+}
+
+// holdingProxy forwards every request to target, holding those that hold
+// says for that long first. A held request is forwarded even when its client
+// has given up on it, as a slow network or proxy would; the WaitGroup is done
+// when every request has been forwarded.
+func holdingProxy(t *testing.T, target string, hold func(*http.Request) time.Duration) (*httptest.Server, *sync.WaitGroup) {
+	t.Helper()
+	client := &http.Client{}
+	var forwards sync.WaitGroup
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		d := hold(r)
+		out, err := http.NewRequestWithContext(context.Background(), r.Method, target+r.URL.RequestURI(), bytes.NewReader(body))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		out.Header = r.Header.Clone()
+		type answer struct {
+			resp *http.Response
+			body []byte
+		}
+		done := make(chan answer, 1)
+		forwards.Add(1)
+		go func() {
+			defer forwards.Done()
+			time.Sleep(d)
+			resp, err := client.Do(out)
+			if err != nil {
+				done <- answer{}
+				return
+			}
+
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			done <- answer{resp, b}
+		}()
+		select {
+		case a := <-done:
+			if a.resp == nil {
+				http.Error(w, "upstream failed", http.StatusBadGateway)
+				return
+			}
+			for k, v := range a.resp.Header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(a.resp.StatusCode)
+			_, _ = w.Write(a.body)
+		case <-r.Context().Done(): // the client gave up; the request goes on
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &forwards
 }
