@@ -7,7 +7,7 @@ RECORDS ?= 200
 # Where scripts/s3server.sh keeps versitygw (outside the clone: it survives `make clean`).
 export REVERIFY_CACHE ?= $(HOME)/.cache/reverify
 
-.PHONY: help build run test check fmt-check vet unit e2e s3server emulator bench soak fuzz clean
+.PHONY: help build run test check fmt-check vet unit e2e s3server emulator bench soak cases fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -64,6 +64,20 @@ soak: build s3server ## long crash-loop soak and fault storms (reports figures, 
 	cd tests/e2e && REVERIFY_BIN=$(CURDIR)/$(BIN) REVERIFY_SOAK=1 REVERIFY_SOAK_FIGURES=$(SOAK_FIGURES) \
 		$(GO) test -count=1 -run 'TestCrashLoop|TestFaultStorms' -v -timeout 120m .
 	@echo "figures: $(SOAK_FIGURES)"
+
+# The table of cases in RELIABILITY.md ("Every path"): the tests of each case, each
+# appending one row per case to $(CASE_FIGURES), then sorted by item.
+CASE_FIGURES ?= $(CURDIR)/bin/case-figures.md
+CASE_TESTS := TestRunDefinitionIsFixed|TestOneWriterPerRunShard|TestAFreshAttemptFindsWhatTheAPIHolds|TestNoPaidResultIsAbandoned|TestCrashLoopRerun|TestUnknownOutcomesAreReadBackWhenNoLongerInFlight|TestStallsAreBoundedAndVisible|TestRerunKeepsTheRunsHistory|TestBadInput
+cases: build s3server ## figures of every case of RELIABILITY.md's table (verifications/record, duplicates, dossiers left, exit, time)
+	rm -f $(CASE_FIGURES) $(CASE_FIGURES).rows
+	cd tests/e2e && REVERIFY_BIN=$(CURDIR)/$(BIN) REVERIFY_CASE_FIGURES=$(CASE_FIGURES).rows \
+		$(GO) test -count=1 -run '^($(CASE_TESTS))$$' -timeout 30m .
+	{ echo '| test | case | verifications per record | duplicate rows | dossiers left | exit | time to exit |'; \
+	  echo '|---|---|---|---|---|---|---|'; \
+	  sort -t'|' -k3,3V $(CASE_FIGURES).rows; } > $(CASE_FIGURES)
+	rm -f $(CASE_FIGURES).rows
+	@echo "figures: $(CASE_FIGURES)"
 
 fuzz: ## run each fuzz target for 30 s
 	for f in FuzzManifestCSV FuzzManifestJSONL FuzzCheckImage; do \

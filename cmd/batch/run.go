@@ -32,7 +32,10 @@ Credentials: SIGNICAT_CLIENT_ID and SIGNICAT_CLIENT_SECRET (or
 SIGNICAT_CLIENT_SECRET_FILE); dry runs need none.
 
 Rerunning with the same --run-id resumes the run: finished records are not
-redone, started verifications are polled, nothing is paid twice.
+redone, started verifications are polled, nothing is paid twice; timeout rows'
+processes are polled again and their rows replaced. --redrive also re-attempts
+retryable error rows (transport, 408/429/5xx, outcome unknown, archive read);
+--redrive all every error row (a 400 for a bad image too).
 
 Exit codes: 0 all records final; 1 fatal error; 2 usage or configuration;
 3 finished with some error/timeout/skipped rows; 4 failure threshold;
@@ -68,6 +71,8 @@ func (m *Main) runCmd(ctx context.Context, args []string) int {
 	printConfig := fs.Bool("print-config", false, "print the effective configuration (secrets redacted) and exit")
 	var sets multiFlag
 	fs.Var(&sets, "set", "set any config key: --set poll.deadline=10m (repeatable)")
+	var redrive redriveFlag
+	fs.Var(&redrive, "redrive", "re-attempt earlier attempts' retryable error rows; --redrive all: every error row (run.redrive)")
 	flags := runFlags()
 	values := make([]*string, len(flags))
 	for i, f := range flags {
@@ -75,6 +80,14 @@ func (m *Main) runCmd(ctx context.Context, args []string) int {
 	}
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	// "--redrive all": the flag's value as the next argument (batch run has
+	// no arguments of its own to confuse it with).
+	for redrive.bare && fs.NArg() > 0 && pipeline.Redrive(fs.Arg(0)).Valid() {
+		redrive.value, redrive.bare = fs.Arg(0), false
+		if code, ok := parseFlags(fs, fs.Args()[1:]); !ok {
+			return code
+		}
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(m.Stderr, "batch run: unexpected arguments: %v\n", fs.Args())
@@ -87,8 +100,11 @@ func (m *Main) runCmd(ctx context.Context, args []string) int {
 				settings = append(settings, config.Setting{Key: rf.key, Value: *values[i], Source: "--" + f.Name})
 			}
 		}
-		if f.Name == "dry-run" {
+		switch f.Name {
+		case "dry-run":
 			settings = append(settings, config.Setting{Key: "run.dry_run", Value: strconv.FormatBool(*dryRun), Source: "--dry-run"})
+		case "redrive":
+			settings = append(settings, config.Setting{Key: "run.redrive", Value: redrive.value, Source: "--redrive"})
 		}
 	})
 	for _, s := range sets {
@@ -127,6 +143,28 @@ func (m *Main) runCmd(ctx context.Context, args []string) int {
 }
 
 type multiFlag []string
+
+// redriveFlag is --redrive: alone it means retryable; --redrive=all or
+// --redrive all (the value as the next argument), retryable or none. The
+// value is checked with the configuration (run.redrive).
+type redriveFlag struct {
+	value string
+	bare  bool // given without a value: the next argument may be one
+}
+
+func (f *redriveFlag) String() string   { return f.value }
+func (f *redriveFlag) IsBoolFlag() bool { return true }
+
+func (f *redriveFlag) Set(s string) error {
+	f.value, f.bare = s, false
+	switch s {
+	case "true": // --redrive alone
+		f.value, f.bare = string(pipeline.RedriveRetryable), true
+	case "false":
+		f.value = string(pipeline.RedriveNone)
+	}
+	return nil
+}
 
 func (f *multiFlag) String() string     { return strings.Join(*f, ",") }
 func (f *multiFlag) Set(v string) error { *f = append(*f, v); return nil }
@@ -226,6 +264,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger) (in
 	if cause := context.Cause(ctx); runErr != nil && errors.Is(cause, lease.ErrLost) {
 		runErr = cause
 	}
+	a.supersede(ctx, runLog)
 	if err := a.close(); err != nil && runErr == nil {
 		runErr = err
 	}

@@ -105,7 +105,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger, progress fun
 		return nil, fmt.Errorf("get an access token from %s: %w", apiCfg.TokenURL, err)
 	}
 
-	if a.resume, err = pipeline.LoadResume(ctx, a.out, client, cfg.Run.RunID, a.shard, a.count, runLog); err != nil {
+	if a.resume, err = pipeline.LoadResume(ctx, a.out, client, cfg.Run.RunID, a.shard, a.count, cfg.Run.Redrive, runLog); err != nil {
 		return nil, err
 	}
 	if a.journal, a.id, err = pipeline.BeginAttempt(ctx, a.out, cfg.Run.RunID, a.shard, a.count, a.resume, a.started, 0); err != nil {
@@ -120,6 +120,21 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger, progress fun
 		Journal: a.journal, Resume: a.resume, Progress: progress,
 	})
 	return a, err
+}
+
+// supersede removes the rows this attempt replaced (pipeline.Supersede),
+// with the lease still held. Not after the run was cut short (a second
+// signal, a lost lease: another writer may hold the run shard): the next
+// attempt does it then. A failure is logged, not fatal: the rows are all
+// committed, and the next attempt removes what is left.
+func (a *attempt) supersede(ctx context.Context, log *slog.Logger) {
+	if ctx.Err() != nil {
+		log.Warn("rows replaced by this attempt are removed by the next one", "reason", context.Cause(ctx))
+		return
+	}
+	if err := pipeline.Supersede(ctx, a.out, a.cfg.Run.RunID, a.shard, a.count, a.id, log); err != nil {
+		log.Error("rows replaced by this attempt not all removed: the next attempt removes the rest", "error", err)
+	}
 }
 
 // close ends what the attempt holds open: the journal (its error, which

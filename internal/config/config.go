@@ -47,6 +47,10 @@ type RunConfig struct {
 	// LeaseTTL is the period of an S3 output's lease (one writer per run
 	// shard): renewed every third of it; a killed holder's runs out within it.
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	// Redrive says which committed error rows of earlier attempts this
+	// attempt re-attempts: none, retryable or all (timeout rows are always
+	// polled again).
+	Redrive pipeline.Redrive `yaml:"redrive"`
 }
 
 // SourceConfig describes the archive of images.
@@ -160,6 +164,7 @@ func defaults() Config {
 			ShardCount:  1,
 			GracePeriod: 20 * time.Second,
 			LeaseTTL:    time.Minute,
+			Redrive:     pipeline.RedriveNone,
 		},
 		Source: SourceConfig{
 			Archive:            "./archive",

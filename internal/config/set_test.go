@@ -16,7 +16,7 @@ func TestKeysMatchTheSchema(t *testing.T) {
 		return []string{p + ".region", p + ".endpoint", p + ".path_style", p + ".checksum_when_required", p + ".max_attempts"}
 	}
 	var want []string
-	want = append(want, "run.run_id", "run.shard", "run.shard_count", "run.limit", "run.dry_run", "run.max_duration", "run.grace_period", "run.lease_ttl",
+	want = append(want, "run.run_id", "run.shard", "run.shard_count", "run.limit", "run.dry_run", "run.max_duration", "run.grace_period", "run.lease_ttl", "run.redrive",
 		"source.archive", "source.manifest", "source.default_document_id", "source.default_process_type",
 		"source.max_image_bytes", "source.max_pixels", "source.min_width", "source.min_height")
 	want = append(want, s3("source.s3")...)
@@ -110,7 +110,7 @@ func TestEveryKeyIsSettable(t *testing.T) {
 		case l.typ == sizeType:
 			text, want = "3MiB", 3*MiB
 		case l.typ.Kind() == reflect.String:
-			text, want = "some-value", "some-value"
+			text, want = "some-value", reflect.ValueOf("some-value").Convert(l.typ).Interface()
 		case l.typ.Kind() == reflect.Bool:
 			text, want = "true", true
 		case l.typ.Kind() == reflect.Int:

@@ -49,6 +49,9 @@ func (r RunConfig) validate(v *Errors) {
 	if r.LeaseTTL < time.Second {
 		v.add("run.lease_ttl", fmt.Sprintf("must be >= 1s (got %s)", r.LeaseTTL))
 	}
+	if !r.Redrive.Valid() {
+		v.add("run.redrive", fmt.Sprintf("must be none, retryable or all (got %q)", r.Redrive))
+	}
 }
 
 func validRunID(id string) bool {

@@ -66,6 +66,7 @@ func TestValidateListsEveryWrongField(t *testing.T) {
 		"api.retry.max_elapsed":             func(c *Config) { c.API.Retry.MaxElapsed = 0 },
 		"api.token_timeout":                 func(c *Config) { c.API.TokenTimeout = 0 },
 		"run.lease_ttl":                     func(c *Config) { c.Run.LeaseTTL = 0 },
+		"run.redrive":                       func(c *Config) { c.Run.Redrive = "some" },
 		"api.token_renew_before":            func(c *Config) { c.API.TokenRenewBefore = -time.Second },
 		"api.client_id":                     func(c *Config) { c.API.ClientID = "" },
 		"api.client_secret":                 func(c *Config) { c.API.ClientSecret = "" },

@@ -38,10 +38,22 @@ func TestJournalFoldsEntries(t *testing.T) {
 			{Type: TypeStarted, Record: "d", Dossier: "d-d", Process: "p-d"},
 			{Type: TypeFinal, Record: "d", Final: &Final{Outcome: "rejected"}},
 			{Type: TypeCommitted, Records: []string{"d"}},
+			{Type: TypeDossier, Record: "e", Dossier: "d-e"},
+			{Type: TypeFinal, Record: "e", Final: &Final{Outcome: "error", ErrorCode: "http_503"}},
+			{Type: TypeDeleted, Record: "e", Dossier: "d-e"},
+			{Type: TypeCommitted, Records: []string{"e"}},
+			{Type: TypeDossier, Record: "f", Dossier: "d-f"},
+			{Type: TypeStarted, Record: "f", Dossier: "d-f", Process: "p-f"},
+			{Type: TypeFinal, Record: "f", Final: &Final{Outcome: "timeout"}},
+			{Type: TypeCommitted, Records: []string{"f"}},
 		},
 		{ // second attempt
 			{Type: TypeRun, Attempt: "20260102T000000Z-bbbb", RunStart: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
 			{Type: TypeStarted, Record: "b", Dossier: "d-b", Process: "p-b"},
+			// e redriven: a new dossier; f's timeout polled again to its end.
+			{Type: TypeDossier, Record: "e", Dossier: "d-e2"},
+			{Type: TypeFinal, Record: "f", Final: final},
+			{Type: TypeDeleted, Record: "f", Dossier: "d-f"},
 		},
 	}
 	for i, es := range entries {
@@ -59,10 +71,15 @@ func TestJournalFoldsEntries(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, st.Attempts)
 	assert.Equal(t, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), st.RunStart)
-	assert.Equal(t, &Record{Dossier: "d-a"}, st.Records["a"])
-	assert.Equal(t, &Record{Dossier: "d-b", Process: "p-b", Pages: 2, Started: true}, st.Records["b"])
-	assert.Equal(t, &Record{Dossier: "d-c", Process: "p-c", Pages: 1, Started: true, Final: final, Deleted: true}, st.Records["c"])
+	first, second := "20260101T000000Z-x", "20260102T000000Z-x" // the attempts' object names
+	assert.Equal(t, &Record{Dossier: "d-a", Attempt: first}, st.Records["a"])
+	assert.Equal(t, &Record{Dossier: "d-b", Process: "p-b", Pages: 2, Started: true, Attempt: second}, st.Records["b"])
+	assert.Equal(t, &Record{Dossier: "d-c", Process: "p-c", Pages: 1, Started: true, Final: final, Deleted: true, Attempt: first}, st.Records["c"])
 	assert.True(t, st.Records["d"].Committed)
+	// Taken up again by the second attempt after the first committed their
+	// rows: no longer committed, with what the second attempt did.
+	assert.Equal(t, &Record{Dossier: "d-e2", Attempt: second}, st.Records["e"])
+	assert.Equal(t, &Record{Dossier: "d-f", Process: "p-f", Started: true, Final: final, Deleted: true, Attempt: second}, st.Records["f"])
 	assert.Nil(t, st.Records["d"].Final, "a committed record's outcome is not kept in memory")
 	assert.NotContains(t, st.Records, "z")
 
@@ -186,4 +203,9 @@ func TestDurableEntriesAreSyncedBeforeAppendReturns(t *testing.T) {
 	err = j.Append(ctx, Entry{Type: TypeDossier, Record: "x"})
 	require.Error(t, err)
 	assert.Equal(t, fault.Abort, fault.Of(err))
+}
+
+func TestAttemptOfAJournalObject(t *testing.T) {
+	assert.Equal(t, "a000002-20260101T000000Z-ab", attemptOf(prefix, prefix+"a000002-20260101T000000Z-ab.jsonl"), "appended")
+	assert.Equal(t, "a000002-20260101T000000Z-ab", attemptOf(prefix, prefix+"a000002-20260101T000000Z-ab/00000003.jsonl"), "checkpoint")
 }

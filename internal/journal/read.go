@@ -37,6 +37,11 @@ type Record struct {
 	Deleted bool
 	// Committed: a committed part holds the record's row.
 	Committed bool
+	// Attempt is the attempt of the record's last dossier, process, started
+	// or final entry ("" when it has none): an attempt later than the one
+	// whose row a committed part holds took the record up again (a timeout
+	// polled again, an error redriven).
+	Attempt string
 }
 
 // NewState returns the state of a run shard without earlier attempts.
@@ -67,9 +72,9 @@ func (s *State) MarkCommitted(id string) {
 	r.Committed, r.Final = true, nil
 }
 
-// apply folds one entry in. Entries must come in the order they were
-// written, attempt after attempt.
-func (s *State) apply(e *Entry) {
+// apply folds one entry of attempt in. Entries must come in the order they
+// were written, attempt after attempt.
+func (s *State) apply(e *Entry, attempt string) {
 	switch e.Type {
 	case TypeRun:
 		if !e.RunStart.IsZero() && (s.RunStart.IsZero() || e.RunStart.Before(s.RunStart)) {
@@ -83,21 +88,27 @@ func (s *State) apply(e *Entry) {
 		return
 	}
 	r := s.Record(e.Record)
+	if e.Type == TypeDeleted {
+		r.Deleted = true
+		return
+	}
+	// A record's entries come before its committed one in an attempt: one
+	// after it is a later attempt taking the record up again, whose row is
+	// not committed until a committed entry (or part) says so.
+	r.Committed, r.Attempt = false, attempt
 	switch e.Type {
 	case TypeDossier:
 		if r.Dossier != e.Dossier {
-			*r = Record{Dossier: e.Dossier, Committed: r.Committed}
+			*r = Record{Dossier: e.Dossier, Attempt: attempt}
 		}
 	case TypeProcess:
 		r.Dossier, r.Process, r.Pages, r.Started = e.Dossier, e.Process, e.Pages, false
 	case TypeStarted:
 		r.Dossier, r.Process, r.Started = e.Dossier, e.Process, true
 	case TypeFinal:
-		if !r.Committed && e.Final != nil {
+		if e.Final != nil {
 			r.Final = e.Final
 		}
-	case TypeDeleted:
-		r.Deleted = true
 	}
 }
 
@@ -123,7 +134,7 @@ func Read(ctx context.Context, store blob.Store, prefix string) (*State, error) 
 	st := NewState()
 	attempts := map[string]bool{}
 	for _, key := range keys {
-		if err := readObject(ctx, store, key, st, attempts); err != nil {
+		if err := readObject(ctx, store, key, attemptOf(prefix, key), st, attempts); err != nil {
 			return nil, err
 		}
 	}
@@ -131,7 +142,17 @@ func Read(ctx context.Context, store blob.Store, prefix string) (*State, error) 
 	return st, nil
 }
 
-func readObject(ctx context.Context, store blob.Store, key string, st *State, attempts map[string]bool) error {
+// attemptOf is the attempt whose journal object key is: <prefix><attempt>.jsonl
+// (an appended journal) or <prefix><attempt>/<seq>.jsonl (checkpoints).
+func attemptOf(prefix, key string) string {
+	rest := strings.TrimPrefix(key, prefix)
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return rest[:i]
+	}
+	return strings.TrimSuffix(rest, ".jsonl")
+}
+
+func readObject(ctx context.Context, store blob.Store, key, attempt string, st *State, attempts map[string]bool) error {
 	rc, err := store.Open(ctx, key)
 	if err != nil {
 		return fail(fmt.Errorf("read %s: %w", store.KeyURI(key), err))
@@ -143,7 +164,7 @@ func readObject(ctx context.Context, store blob.Store, key string, st *State, at
 		if e, ok, derr := decode(line); derr != nil {
 			return fail(fmt.Errorf("read %s: %w", store.KeyURI(key), derr))
 		} else if ok {
-			st.apply(&e)
+			st.apply(&e, attempt)
 			if e.Type == TypeRun {
 				attempts[e.Attempt] = true
 			}

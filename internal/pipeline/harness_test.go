@@ -139,6 +139,8 @@ type attemptHooks struct {
 	results pipeline.ResultStore
 	// client, when set, changes the Assure client's configuration.
 	client func(*assure.Config)
+	// redrive is the attempt's run.redrive (none when empty).
+	redrive pipeline.Redrive
 }
 
 // attempt runs one attempt the way batch run wires it: journal, resume
@@ -157,7 +159,11 @@ func (h *harness) attempt(ctx context.Context, opt pipeline.Options, hooks attem
 	client := h.client(meter, mutate...)
 	resume := hooks.resume
 	if resume == nil {
-		resume, err = pipeline.LoadResume(ctx, h.out, client, opt.RunID, opt.Shard, opt.ShardCount, slog.New(slog.DiscardHandler))
+		redrive := hooks.redrive
+		if redrive == "" {
+			redrive = pipeline.RedriveNone
+		}
+		resume, err = pipeline.LoadResume(ctx, h.out, client, opt.RunID, opt.Shard, opt.ShardCount, redrive, slog.New(slog.DiscardHandler))
 		require.NoError(h.t, err)
 	}
 	jr, attempt, err := pipeline.BeginAttempt(ctx, h.out, opt.RunID, opt.Shard, opt.ShardCount, resume, time.Now(), 0)
@@ -178,7 +184,12 @@ func (h *harness) attempt(ctx context.Context, opt pipeline.Options, hooks attem
 	}
 	p, err = pipeline.New(opt, deps)
 	require.NoError(h.t, err)
-	return p.Run(ctx)
+	res, err := p.Run(ctx)
+	if hooks.crash == nil || !hooks.crash.Load() {
+		// Like batch run: the rows this attempt replaced are removed.
+		require.NoError(h.t, pipeline.Supersede(ctx, h.out, opt.RunID, opt.Shard, opt.ShardCount, attempt, slog.New(slog.DiscardHandler)))
+	}
+	return res, err
 }
 
 // crashSink is a report writer that, once crashed is set, loses the rows of

@@ -393,7 +393,7 @@ func (p *Pipeline) list(ctx context.Context, records chan<- *record, rows chan<-
 		taken++
 		p.listed.Add(1)
 		t := &record{rec: r, heapIndex: -1}
-		if jr := p.deps.Resume.Lookup(r.ID); jr != nil {
+		if jr := p.deps.Resume.Lookup(resumeKey(&r)); jr != nil {
 			if jr.Committed {
 				p.resumed.Add(1)
 				return nil

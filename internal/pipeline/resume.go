@@ -13,6 +13,7 @@ import (
 	"reverify/internal/fault"
 	"reverify/internal/journal"
 	"reverify/internal/report"
+	"reverify/internal/source"
 )
 
 // ReconcileAPI is what resuming and cleaning up need of the Assure API.
@@ -26,23 +27,83 @@ type ReconcileAPI interface {
 // listWindow is how far back the API lists processes.
 const listWindow = 30 * 24 * time.Hour
 
+// Redrive says which committed `error` rows a later attempt re-attempts.
+type Redrive string
+
+const (
+	// RedriveNone: none (the default): an error row stays.
+	RedriveNone Redrive = "none"
+	// RedriveRetryable: rows of failures that may pass another time — a
+	// transport error, a 5xx, 429s past the budget, an outcome that stayed
+	// unknown, an archive read that failed.
+	RedriveRetryable Redrive = "retryable"
+	// RedriveAll: every error row, a 400 for a bad image too.
+	RedriveAll Redrive = "all"
+)
+
+// Valid reports whether r is one of the values above.
+func (r Redrive) Valid() bool { return r == RedriveNone || r == RedriveRetryable || r == RedriveAll }
+
+// redrives reports whether an error row of code is re-attempted.
+func (r Redrive) redrives(code string) bool {
+	return r == RedriveAll || r == RedriveRetryable && retryableCode(code)
+}
+
 // LoadResume gathers what earlier attempts of a run shard left: the journal,
 // the rows already committed to Parquet (the source of truth for "done"),
 // and — when there were earlier attempts — the API's own view, which covers
 // the last moments before a crash that the journal could not record.
-func LoadResume(ctx context.Context, out blob.Store, api ReconcileAPI, runID string, shard, count int, log *slog.Logger) (*journal.State, error) {
+//
+// No paid result is abandoned: a committed `timeout` row's process is
+// polled again (its dossier was kept for that), and `error` rows are
+// re-attempted as redrive says; their new rows supersede the old
+// (report.Supersede). What a later attempt did with such a record before it
+// was cut short (its journal, or the API's lists) is resumed whatever this
+// attempt's redrive.
+func LoadResume(ctx context.Context, out blob.Store, api ReconcileAPI, runID string, shard, count int, redrive Redrive, log *slog.Logger) (*journal.State, error) {
 	st, err := journal.Read(ctx, out, report.JournalPrefix(runID, shard, count))
 	if err != nil {
 		return nil, err
 	}
 	committed := 0
-	err = report.EachCommittedRecord(ctx, out, runID, shard, count, func(id string) error {
-		st.MarkCommitted(id)
+	again := map[string]string{}    // rows taken up again, and why
+	keptErrors := map[string]bool{} // records whose last row is an error left as it is
+	err = report.EachCommittedRow(ctx, out, runID, shard, count, func(p report.CommittedPart, row report.CommittedRow) error {
 		committed++
+		k := row.Key() // a repeated record ID's row is its line's, not its record's
+		r := st.Record(k)
+		delete(again, k) // rows come in attempt order: the last one decides
+		delete(keptErrors, k)
+		switch {
+		case r.Attempt > p.Attempt:
+			// A later attempt took the record up again (a timeout polled, an
+			// error redriven) and was cut short before its row: resume
+			// what it did.
+			r.Committed = false
+			again[k] = "resumed"
+		case row.Outcome == report.OutcomeTimeout && row.ProcessID != nil && row.DossierID != nil:
+			// Its verification is paid for and was kept at the API: poll it.
+			*r = journal.Record{Dossier: *row.DossierID, Process: *row.ProcessID, Started: true}
+			again[k] = report.OutcomeTimeout
+		case row.Outcome == report.OutcomeError && redrive.redrives(row.ErrorCode):
+			*r = journal.Record{} // begin again (reconciliation below may find its process)
+			again[k] = "redrive"
+		default:
+			st.MarkCommitted(k)
+			keptErrors[k] = row.Outcome == report.OutcomeError
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read committed rows: %w", err)
+	}
+	if len(again) > 0 {
+		n := map[string]int{}
+		for _, why := range again {
+			n[why]++
+		}
+		log.Info("taking committed rows up again", "timeouts_to_poll", n[report.OutcomeTimeout],
+			"errors_to_redrive", n["redrive"], "resumed_from_a_later_attempt", n["resumed"], "redrive", string(redrive))
 	}
 	if st.Attempts == 0 && committed == 0 {
 		// No journal and no rows: a new run — or one whose output was lost
@@ -60,7 +121,7 @@ func LoadResume(ctx context.Context, out blob.Store, api ReconcileAPI, runID str
 			"earliest_dossier", since.UTC().Format(time.RFC3339))
 		st.RunStart = since
 	}
-	found, err := reconcile(ctx, api, st, runID, shard, count, log)
+	found, err := reconcile(ctx, api, st, keptErrors, runID, shard, count, log)
 	if err != nil {
 		return nil, fmt.Errorf("reconcile with the API: %w", err)
 	}
@@ -92,13 +153,22 @@ func knownToTheAPI(ctx context.Context, api ReconcileAPI, runID string, shard, c
 
 // reconcile adds to st the dossiers and processes of this run shard that the
 // API knows and the journal does not: a process created or started just
-// before a crash is then polled, not created again. It returns how many
-// records it updated.
-func reconcile(ctx context.Context, api ReconcileAPI, st *journal.State, runID string, shard, count int, log *slog.Logger) (int, error) {
+// before a crash is then polled, not created again. A started process of a
+// record whose committed row is an error left as it is (keptErrors) and not
+// the journal's is one a later attempt paid for (a redrive whose journal a
+// crash lost): it is polled too, and its row replaces the error. It returns
+// how many records it updated.
+func reconcile(ctx context.Context, api ReconcileAPI, st *journal.State, keptErrors map[string]bool, runID string, shard, count int, log *slog.Logger) (int, error) {
 	found := 0
 	inShard := func(id string) bool { return InShard(id, shard, count) }
 	onProcess := func(id string, p assure.ListedProcess) error {
 		r := st.Record(id)
+		if keptErrors[id] && r.Committed && p.Status != assure.StatusPending && r.Process != p.ProcessID {
+			r.Committed = false
+			r.Dossier, r.Process, r.Started, r.Deleted, r.Final = p.Dossier.DossierID, p.ProcessID, true, false, nil
+			found++
+			return nil
+		}
 		if r.Committed || r.Final != nil || r.Process == p.ProcessID {
 			return nil
 		}
@@ -261,4 +331,30 @@ func Cleanup(ctx context.Context, out blob.Store, api ReconcileAPI, runID string
 		}
 	}
 	return res, nil
+}
+
+// resumeKey is what earlier attempts' state of a listed record is filed
+// under: its ID — or, for a repeated ID, its line, whose row is its own
+// (report.RowKey), so that it takes neither the record's journal (its
+// dossier, its process) nor the record's row for its own.
+func resumeKey(r *source.Record) string {
+	if r.Repeated() {
+		return report.DuplicateKey(r.Origin)
+	}
+	return r.ID
+}
+
+// Supersede removes from a run shard's output every row that the attempt
+// replaced — a re-polled timeout, a redriven error — so one glob over the
+// output gives one row per record (report.Supersede). It runs after the
+// attempt's rows are committed, and before its lease is released; a crash
+// in it is repaired by the next attempt's.
+func Supersede(ctx context.Context, out blob.Store, runID string, shard, count int, attempt string, log *slog.Logger) error {
+	log.Debug("removing the rows this attempt replaced")
+	res, err := report.Supersede(ctx, out, runID, shard, count, attempt)
+	if res.Rows > 0 || res.Repaired > 0 {
+		log.Info("superseded rows removed", "rows", res.Rows, "parts_rewritten", res.Rewritten, "parts_deleted", res.Deleted,
+			"parts_left_by_a_cut_rewrite", res.Repaired)
+	}
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"reverify/internal/assure"
 	"reverify/internal/fault"
@@ -318,6 +319,19 @@ func errorCode(err error) string {
 		return "transport"
 	}
 	return "error"
+}
+
+// retryableCode reports whether an error row's code (errorCode, or
+// source_read) is of a failure that may pass another time: a transport
+// error, 408, 429 past the retry budget, a 5xx, an outcome that stayed
+// unknown, an archive read that failed. Any other (a 4xx for a bad image, an
+// answer that did not decode) would fail the same way again.
+func retryableCode(code string) bool {
+	switch code {
+	case "transport", "outcome_unknown", "source_read", "http_408", "http_429":
+		return true
+	}
+	return strings.HasPrefix(code, "http_5")
 }
 
 func apiImage(img *source.Image) *assure.Image {

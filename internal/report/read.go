@@ -97,7 +97,14 @@ func readPart(ctx context.Context, store blob.Store, key string, fn func(Row) er
 // readPartAs decodes the part at key as rows of T (a projection of Row's
 // columns) and hands them to fn in batches. The batch is reused: fn must not
 // keep it.
-func readPartAs[T any](ctx context.Context, store blob.Store, key string, fn func([]T) error) (err error) {
+func readPartAs[T any](ctx context.Context, store blob.Store, key string, fn func([]T) error) error {
+	return readPartFile(ctx, store, key, func(f *parquet.File, uri string) error {
+		return readFileAs(ctx, f, uri, fn)
+	})
+}
+
+// readPartFile opens the part at key and hands it to fn with its URI.
+func readPartFile(ctx context.Context, store blob.Store, key string, fn func(f *parquet.File, uri string) error) error {
 	uri := store.KeyURI(key)
 	b, err := store.Get(ctx, key, maxPartBytes)
 	if err != nil {
@@ -107,6 +114,11 @@ func readPartAs[T any](ctx context.Context, store blob.Store, key string, fn fun
 	if err != nil {
 		return fmt.Errorf("read part %s: %w", uri, err)
 	}
+	return fn(f, uri)
+}
+
+// readFileAs decodes an open part (at uri) as rows of T, in batches.
+func readFileAs[T any](ctx context.Context, f *parquet.File, uri string, fn func([]T) error) (err error) {
 	// parquet-go panics on a schema it cannot convert to T: turn that into
 	// an error naming the file.
 	defer func() {

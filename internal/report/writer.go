@@ -40,8 +40,8 @@ type WriterConfig struct {
 	// memory (default 10,000; at most MaxRowsPerPart).
 	RowGroupRows int
 	// OnCommit, when set, is called after a part is committed, with the part's
-	// URI and the record IDs of its rows in write order: those rows are now
-	// durable. It is called on the goroutine that called Write, Flush,
+	// URI and the keys (Row.Key: the record ID, but for a repeated record
+	// ID's row) of its rows in write order: those rows are now durable. It is called on the goroutine that called Write, Flush,
 	// FlushIfDue or Close.
 	OnCommit func(part string, recordIDs []string)
 	// Now is the clock (time.Now when nil).
@@ -189,7 +189,7 @@ func (w *Writer) Write(ctx context.Context, rows ...Row) error {
 		}
 		p := w.cur
 		p.buf = append(p.buf, r)
-		p.ids = append(p.ids, r.RecordID)
+		p.ids = append(p.ids, r.Key())
 		p.totals.Add(&r)
 		if len(p.buf) >= batchRows {
 			if err := w.drain(ctx); err != nil {

@@ -58,6 +58,11 @@ func (r *Record) name() string {
 }
 
 // hasProblem reports whether the record has a problem with code.
+// Repeated reports whether the record repeats an ID seen earlier in the
+// listing (a duplicate_record problem): it is a line of its own, and has
+// nothing of the record's state.
+func (r *Record) Repeated() bool { return r.hasProblem(CodeDuplicateRecord) }
+
 func (r *Record) hasProblem(code string) bool {
 	for _, p := range r.Problems {
 		if p.Code == code {

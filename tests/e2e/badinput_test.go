@@ -7,6 +7,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -168,6 +169,8 @@ func TestBadInput(t *testing.T) {
 		}
 		t.Logf("peak RSS %d MiB", res.MaxRSSKiB/1024)
 		assert.Less(t, res.MaxRSSKiB, int64(300<<10), "peak RSS below 300 MiB")
+		RecordCase(t, Case{Name: fmt.Sprintf("item 9: a sparse 1 GiB image: skipped too_large unread, peak RSS %d MiB", res.MaxRSSKiB/1024),
+			Reaching: nonSkipped, Last: res, Counters: emu.Counters(), Output: out})
 	})
 
 	// Images the API would refuse or that would exhaust memory are stopped
@@ -217,6 +220,8 @@ func TestBadInput(t *testing.T) {
 			t.Logf("%s: %s", r.RecordID, *r.ErrorMessage)
 		}
 		assert.Less(t, res.MaxRSSKiB, int64(300<<10), "peak RSS below 300 MiB: nothing was decoded")
+		RecordCase(t, Case{Name: fmt.Sprintf("item 9: a 60000×60000 JPEG and a 4.5 MiB one: skipped too_large before any call, peak RSS %d MiB",
+			res.MaxRSSKiB/1024), Reaching: nonSkipped, Last: res, Counters: c, Output: out})
 	})
 
 	// A manifest in S3 cannot make reverify read files of the machine it runs
@@ -255,6 +260,8 @@ func TestBadInput(t *testing.T) {
 				t.Logf("%s: %s", r.RecordID, *r.ErrorMessage)
 			}
 		}
+		RecordCase(t, Case{Name: "item 10: a manifest in S3 naming file:///etc/passwd and a local image: bad_manifest_line, not read",
+			Reaching: remote.NonSkipped(), Last: res, Counters: c, Output: out})
 	})
 
 	// Record ids that differ only where a naive key would not (".." and
@@ -290,6 +297,8 @@ func TestBadInput(t *testing.T) {
 			assert.Positive(t, fi.Size())
 			t.Logf("%.40q → %s", r.RecordID, filepath.Base(path))
 		}
+		RecordCase(t, Case{Name: "item 8: record ids `..`, `_..`, `a//b`, `a/_/b` and a 305-character one: a zip each",
+			Reaching: nonSkipped + len(ids), Last: res, Counters: emu.Counters(), Output: out})
 	})
 
 	// A zip that cannot be stored (here: a file where the results folder
@@ -322,6 +331,8 @@ func TestBadInput(t *testing.T) {
 				assert.NotNil(t, r.ResultZipURI, r.RecordID)
 			}
 		}
+		RecordCase(t, Case{Name: "item 8: zips that cannot be stored: exit 5 with the dossiers kept; figures of the rerun that stores them",
+			Reaching: nonSkipped, Last: res, Counters: c, Output: out})
 	})
 
 	// Document ids the API's document-types list does not have: skipped
@@ -399,7 +410,7 @@ func TestBadInput(t *testing.T) {
 	t.Run("configuration with every field wrong", func(t *testing.T) {
 		wrong := map[string]string{
 			"run.run_id": `"bad id!"`, "run.shard": `"7/3"`, "run.shard_count": "0", "run.limit": "-1",
-			"run.dry_run": `"yes"`, "run.max_duration": "-1s", "run.grace_period": "soon", "run.lease_ttl": "0s",
+			"run.dry_run": `"yes"`, "run.max_duration": "-1s", "run.grace_period": "soon", "run.lease_ttl": "0s", "run.redrive": "some",
 			"source.archive": `"ftp://example/archive"`, "source.manifest": "records.txt",
 			"source.default_document_id": "0", "source.default_process_type": "passport",
 			"source.max_image_bytes": "1.5GiB", "source.max_pixels": "0", "source.min_width": "-1", "source.min_height": "-2",

@@ -59,6 +59,8 @@ func TestRerunKeepsTheRunsHistory(t *testing.T) {
 	RequireExit(t, rep, ExitOK)
 	assert.Contains(t, rep.Stdout, "exit code 3")
 	assert.Contains(t, rep.Stdout, "records 30")
+	RecordCase(t, Case{Name: "item 7: a rerun of a finished run with skipped rows: nothing redone, exit 3 and the shard's history",
+		Reaching: arch.NonSkipped(), Last: res, Counters: emu.Counters(), Output: out})
 }
 
 // Stalls are bounded and visible.
@@ -88,10 +90,14 @@ func TestStallsAreBoundedAndVisible(t *testing.T) {
 		RequireExit(t, res, ExitInterrupted)
 		t.Logf("SIGTERM mid-pause to exit: %s (grace period %s)", took.Round(time.Millisecond), grace)
 		assert.Less(t, took, grace+3*time.Second, "within the grace period and a second or two")
+		res.Wall = took // from the signal
+		RecordCase(t, Case{Name: "item 6: SIGTERM during a Retry-After of an hour (time to exit from the signal; dossiers kept for the rerun)",
+			Reaching: arch.NonSkipped(), Last: res, Counters: emu.Counters(), Output: spec.Output})
 		require.NoError(t, emu.SetFaults(emulator.Faults{Seed: 1}))
 		// Creates cut short by the end of the drain: at most one per upload
 		// slot (concurrency.uploads, 16), replaced by the rerun.
-		resumeAndCheck(t, spec, emu, arch, 16)
+		res = resumeAndCheck(t, spec, emu, arch, 16)
+		RecordCase(t, Case{Name: "item 6: … then the rerun", Reaching: arch.NonSkipped(), Last: res, Counters: emu.Counters(), Output: spec.Output})
 	})
 
 	// An unreachable token endpoint is exit 1 within seconds, before any
@@ -111,6 +117,8 @@ func TestStallsAreBoundedAndVisible(t *testing.T) {
 		assert.Less(t, took, 10*time.Second)
 		assert.Contains(t, res.Stderr, "get an access token from http://"+dead+"/token")
 		assert.Zero(t, TotalRequests(emu.Counters()), "no API call")
+		RecordCase(t, Case{Name: "item 6: unreachable token endpoint: exit 1 before any record", Reaching: arch.NonSkipped(),
+			Last: res, Counters: emu.Counters()})
 	})
 
 	// The token endpoint failing from mid-run: the failures are logged, the
@@ -135,8 +143,12 @@ func TestStallsAreBoundedAndVisible(t *testing.T) {
 		assert.Contains(t, res.Stderr, "an access token (the token endpoint failing for")
 		assert.Contains(t, res.Stderr, "api.token_timeout")
 		assert.NotContains(t, res.Stderr, "refused the credentials", "a failing endpoint is not a refusal")
+		res.Wall = took // from the failure
+		RecordCase(t, Case{Name: "item 6: token endpoint failing mid-run: exit 1 after api.token_timeout (time from the failure; dossiers kept for the rerun)",
+			Reaching: arch.NonSkipped(), Last: res, Counters: emu.Counters(), Output: spec.Output})
 		require.NoError(t, emu.SetFaults(emulator.Faults{Seed: 1}))
-		resumeAndCheck(t, spec, emu, arch, 10)
+		res = resumeAndCheck(t, spec, emu, arch, 10)
+		RecordCase(t, Case{Name: "item 6: … then the rerun", Reaching: arch.NonSkipped(), Last: res, Counters: emu.Counters(), Output: spec.Output})
 	})
 
 	// Tokens of 2 s at 3 requests/s: a token is taken after the rate-limit
@@ -151,6 +163,8 @@ func TestStallsAreBoundedAndVisible(t *testing.T) {
 		c := emu.Counters()
 		AssertEmulatorClean(t, c, small.NonSkipped())
 		t.Logf("%d tokens issued, %d answers 401", c.TokensIssued, sum401(c))
+		RecordCase(t, Case{Name: "item 6: 2 s tokens at 3 requests/s: no expiry while waiting for the rate", Reaching: small.NonSkipped(),
+			Last: res, Counters: c})
 	})
 }
 
@@ -166,6 +180,7 @@ func TestRunDefinitionIsFixed(t *testing.T) {
 	base := RunSpec{Emulator: emu, Source: arch.URI, Output: out, RunID: "defined"}
 	RequireExit(t, RunBatch(t, base), ExitIncomplete)
 	before := TotalRequests(emu.Counters())
+	runs := 1 // run ids the emulator has verified
 
 	refused := func(t *testing.T, spec RunSpec, says ...string) {
 		t.Helper()
@@ -177,6 +192,8 @@ func TestRunDefinitionIsFixed(t *testing.T) {
 			assert.Contains(t, res.Stderr, s)
 		}
 		assert.Equal(t, before, TotalRequests(emu.Counters()), "no API call")
+		RecordCase(t, Case{Name: "item 1: a later attempt with another definition: exit 2, no API call, naming the setting",
+			Reaching: runs * arch.NonSkipped(), Last: res, Counters: emu.Counters(), Output: out})
 	}
 	t.Run("another shard count", func(t *testing.T) {
 		spec := base
@@ -206,6 +223,7 @@ func TestRunDefinitionIsFixed(t *testing.T) {
 		spec := base
 		spec.RunID, spec.Manifest = "defined-by-manifest", manifest
 		RequireExit(t, RunBatch(t, spec), ExitIncomplete)
+		runs++
 		before = TotalRequests(emu.Counters())
 		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 		require.NoError(t, os.WriteFile(manifest, []byte(strings.Join(lines[:len(lines)-1], "\n")+"\n"), 0o644))
@@ -243,12 +261,19 @@ func TestOneWriterPerRunShard(t *testing.T) {
 			first := StartBatch(t, spec)
 			require.True(t, waitFor(first, func() bool { return emu.Counters().VerificationsStarted >= 5 }), "%s", first.Stderr())
 
+			// Every API call needs a token, and the holder's lasts the
+			// emulator's 600 s: no token issued meanwhile is no API call by
+			// the second run.
 			began := time.Now()
+			tokens := emu.Counters().TokensIssued
 			second := RunBatch(t, spec)
 			RequireExit(t, second, ExitFatal)
+			assert.Equal(t, tokens, emu.Counters().TokensIssued, "the second run made no API call")
 			t.Logf("second run refused after %s: %s", time.Since(began).Round(time.Millisecond), lastLines(second.Stderr, 1))
 			assert.Contains(t, second.Stderr, "another attempt holds the run shard")
 			assert.Contains(t, second.Stderr, fmt.Sprintf("pid %d", first.PID()))
+			RecordCase(t, Case{Name: "item 2: a second `batch run` on a live lease: exit 1 naming the holder",
+				Last: second, Verifications: "none: no token issued to it", Dossiers: "none made by it"})
 
 			first.Kill()
 			first.Wait()
@@ -264,6 +289,8 @@ func TestOneWriterPerRunShard(t *testing.T) {
 			if onS3 {
 				assert.Contains(t, third.Stderr, "took over the run shard's lease")
 			}
+			RecordCase(t, Case{Name: "item 2: the rerun after `kill -9` of the holder (S3: waits for its lease to run out)",
+				Reaching: arch.NonSkipped(), Last: third, Counters: c, Output: FetchOutput(t, out, s3)})
 		})
 	}
 }
@@ -298,6 +325,9 @@ func TestAFreshAttemptFindsWhatTheAPIHolds(t *testing.T) {
 	assert.LessOrEqual(t, c.MaxStartRequestsPerProcess, int64(1), "no process started twice")
 	assert.EqualValues(t, int64(arch.NonSkipped())+finished, c.VerificationsStarted,
 		"only the records finished before the deletion are verified again")
+	RecordCase(t, Case{Name: fmt.Sprintf("item 3: output deleted after a kill, then a rerun: reconciled with the API "+
+		"(%d records had finished before the deletion: those are verified again, their results were only in the lost output)", finished),
+		Reaching: arch.NonSkipped(), Last: res, Counters: c, Output: out})
 }
 
 // An unknown outcome is read back only once it can no longer be in flight:
@@ -336,6 +366,8 @@ func TestUnknownOutcomesAreReadBackWhenNoLongerInFlight(t *testing.T) {
 	assert.EqualValues(t, arch.NonSkipped(), c.ProcessesCreated)
 	require.GreaterOrEqual(t, starts.Load(), int32(4), "starts were held")
 	t.Logf("held 4 creates and 4 starts; max start requests per process %d", c.MaxStartRequestsPerProcess)
+	RecordCase(t, Case{Name: "item 5: 4 creates and 4 starts held past the request timeout, then delivered",
+		Reaching: arch.NonSkipped(), Last: res, Counters: c, Output: out})
 }
 
 // holdingProxy forwards every request to target, holding those that hold

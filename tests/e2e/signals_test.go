@@ -33,7 +33,8 @@ func slowProcessing(c *emulator.Config) {
 // (the archive's broken inputs), one row per record as expected, no process
 // started twice, one verification per record that reaches the API, no
 // dossier left, and at most maxExtra processes created beyond the records.
-func resumeAndCheck(t *testing.T, spec RunSpec, emu *Emulator, arch *Archive, maxExtra int) {
+// It returns the rerun's result.
+func resumeAndCheck(t *testing.T, spec RunSpec, emu *Emulator, arch *Archive, maxExtra int) Result {
 	t.Helper()
 	res := RunBatch(t, spec)
 	RequireExit(t, res, ExitIncomplete)
@@ -45,6 +46,7 @@ func resumeAndCheck(t *testing.T, spec RunSpec, emu *Emulator, arch *Archive, ma
 	extra := c.ProcessesCreated - int64(arch.NonSkipped())
 	assert.GreaterOrEqual(t, extra, int64(0))
 	assert.LessOrEqual(t, extra, int64(maxExtra), "processes created beyond one per record")
+	return res
 }
 
 // SIGTERM mid-run: intake stops, the uploads in progress finish, started

@@ -1,0 +1,253 @@
+package pipeline_test
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"reverify/internal/assure"
+	"reverify/internal/assure/emulator"
+	"reverify/internal/blob"
+	"reverify/internal/pipeline"
+	"reverify/internal/report"
+	"reverify/internal/source"
+)
+
+// outcomesOf counts rows by outcome.
+func outcomesOf(rows []report.Row) map[string]int {
+	n := map[string]int{}
+	for _, r := range rows {
+		n[r.Outcome]++
+	}
+	return n
+}
+
+// A timeout row is not the end of a paid verification: the next attempt
+// polls its process again (no dossier, process or start is paid twice) and
+// its final row replaces the timeout, so the output holds one row per
+// record, each final.
+func TestATimeoutRowIsPolledAgainAndReplaced(t *testing.T) {
+	h := newHarness(t, 40, func(c *emulator.Config) {
+		// 0.2 to 0.8 s scaled: no process is final at its first poll.
+		c.Processing = emulator.Latency{Median: 6 * time.Minute, Sigma: 0.3, Min: 200 * time.Second, Max: 800 * time.Second}
+	})
+	ctx := context.Background()
+	opt := h.options("run-timeout")
+	opt.Poll.Deadline = time.Millisecond // before any process can be final
+	_, err := h.attempt(ctx, opt, attemptHooks{})
+	require.NoError(t, err)
+	first := h.rows("run-timeout")
+	require.Len(t, first, 40)
+	require.Equal(t, h.nonSkipped(), outcomesOf(first)[report.OutcomeTimeout], "every verification timed out: %v", outcomesOf(first))
+	before := h.emu.Counters()
+	assert.EqualValues(t, h.nonSkipped(), before.DossiersLive, "a timed-out record's dossier is kept for the next attempt")
+
+	res, err := h.attempt(ctx, h.options("run-timeout"), attemptHooks{})
+	require.NoError(t, err)
+	assert.EqualValues(t, h.nonSkipped(), res.Totals.Records, "the timeouts, and only they, are taken up again")
+	rows := h.rows("run-timeout")
+	h.checkOutcomes(rows) // one row per record, each as expected
+	assert.Zero(t, outcomesOf(rows)[report.OutcomeTimeout])
+	after := h.checkCounters()
+	assert.Equal(t, before.DossiersCreated, after.DossiersCreated, "no dossier created again")
+	assert.Equal(t, before.ProcessesCreated, after.ProcessesCreated, "no process created again")
+	assert.Equal(t, before.VerificationsStarted, after.VerificationsStarted, "no verification started again")
+	for _, r := range rows {
+		if r.Outcome != report.OutcomeSkipped {
+			assert.NotNil(t, r.ProcessID, r.RecordID)
+		}
+	}
+
+	// A third attempt finds nothing to do, and the output stays as it is.
+	res, err = h.attempt(ctx, h.options("run-timeout"), attemptHooks{})
+	require.NoError(t, err)
+	assert.Zero(t, res.Totals.Records)
+	assert.Len(t, h.rows("run-timeout"), 40)
+}
+
+// Error rows stay unless the rerun redrives them: retryable redrives the
+// failures that may pass another time (here the 5xx answers of an outage),
+// and the records begin again; their rows replace the errors.
+func TestRedriveReattemptsRetryableErrorRows(t *testing.T) {
+	h := newHarness(t, 30, nil)
+	ctx := context.Background()
+	opt := h.options("run-redrive")
+	opt.Threshold = pipeline.Threshold{} // the outage must not abort the run
+	require.NoError(t, h.emu.SetFaults(emulator.Faults{Endpoints: map[assure.Endpoint]emulator.FaultSpec{
+		assure.EndpointCreateDossier: {ServerError: 1},
+	}}))
+	_, err := h.attempt(ctx, opt, attemptHooks{})
+	require.NoError(t, err)
+	first := h.rows("run-redrive")
+	require.Len(t, first, 30)
+	require.Equal(t, h.nonSkipped(), outcomesOf(first)[report.OutcomeError])
+	for _, r := range first {
+		if r.Outcome == report.OutcomeError {
+			assert.Regexp(t, `^http_5\d\d$`, r.ErrorCode, r.RecordID)
+		}
+	}
+	require.NoError(t, h.emu.SetFaults(emulator.Faults{}))
+
+	// Without redrive, a rerun leaves them.
+	res, err := h.attempt(ctx, h.options("run-redrive"), attemptHooks{})
+	require.NoError(t, err)
+	assert.Zero(t, res.Totals.Records)
+	assert.Zero(t, h.emu.Counters().DossiersCreated)
+
+	res, err = h.attempt(ctx, h.options("run-redrive"), attemptHooks{redrive: pipeline.RedriveRetryable})
+	require.NoError(t, err)
+	assert.EqualValues(t, h.nonSkipped(), res.Totals.Records)
+	h.checkOutcomes(h.rows("run-redrive"))
+	c := h.checkCounters()
+	assert.EqualValues(t, h.nonSkipped(), c.VerificationsStarted)
+}
+
+// writeRows commits rows as one part of an attempt of run-x.
+func writeRows(t *testing.T, out blob.Store, attempt string, rows ...report.Row) {
+	t.Helper()
+	w, err := report.NewWriter(out, report.WriterConfig{RunID: "run-x", Shard: 0, ShardCount: 1, Attempt: attempt})
+	require.NoError(t, err)
+	for _, r := range rows {
+		r.RunID, r.ShardCount = "run-x", 1
+		require.NoError(t, w.Write(context.Background(), r))
+	}
+	require.NoError(t, w.Close(context.Background()))
+}
+
+func errorRow(id, code string) report.Row {
+	return report.Row{RecordID: id, Origin: "m.csv:" + id, Outcome: report.OutcomeError, ErrorCode: code}
+}
+
+// noAPI is a ReconcileAPI that holds nothing of the run.
+type noAPI struct {
+	pipeline.ReconcileAPI // nil: any other call panics
+}
+
+func (noAPI) EachProcess(context.Context, assure.ProcessQuery, func(assure.ListedProcess) error) error {
+	return nil
+}
+func (noAPI) ListDossiers(context.Context) ([]assure.Dossier, error) { return nil, nil }
+
+// What each redrive takes up again, from committed rows (real Parquet parts).
+func TestRedriveChoosesErrorRowsByCode(t *testing.T) {
+	out, err := blob.NewLocal(t.TempDir())
+	require.NoError(t, err)
+	dossier, process := "d-1", "p-1"
+	writeRows(t, out, "0001-a",
+		report.Row{RecordID: "accepted", Origin: "m.csv:1", Outcome: report.OutcomeAccepted},
+		report.Row{RecordID: "timeout", Origin: "m.csv:2", Outcome: report.OutcomeTimeout, ErrorCode: "deadline",
+			DossierID: &dossier, ProcessID: &process},
+		errorRow("transport", "transport"), errorRow("unknown", "outcome_unknown"), errorRow("read", "source_read"),
+		errorRow("s429", "http_429"), errorRow("s503", "http_503"),
+		errorRow("s400", "http_400"), errorRow("s404", "http_404"), errorRow("other", "error"),
+		errorRow("fixed", "http_503"),
+		// The row of a repeated record id is its line's: it does not mark
+		// the record "accepted-later" done.
+		report.Row{RecordID: "accepted-later", Origin: "m.csv:20", Outcome: report.OutcomeSkipped,
+			SkipReasons: []string{report.SkipDuplicateRecord}},
+	)
+	// A later attempt's row of "fixed" wins over its error.
+	writeRows(t, out, "0002-b", report.Row{RecordID: "fixed", Origin: "m.csv:11", Outcome: report.OutcomeAccepted})
+	retryable := []string{"transport", "unknown", "read", "s429", "s503"}
+	permanent := []string{"s400", "s404", "other"}
+	for _, tc := range []struct {
+		redrive pipeline.Redrive
+		again   []string
+	}{
+		{pipeline.RedriveNone, nil},
+		{pipeline.RedriveRetryable, retryable},
+		{pipeline.RedriveAll, append(append([]string{}, retryable...), permanent...)},
+	} {
+		t.Run(string(tc.redrive), func(t *testing.T) {
+			st, err := pipeline.LoadResume(context.Background(), out, noAPI{}, "run-x", 0, 1, tc.redrive, slog.New(slog.DiscardHandler))
+			require.NoError(t, err)
+			for _, id := range append(append([]string{"accepted", "fixed"}, retryable...), permanent...) {
+				r := st.Lookup(id)
+				require.NotNil(t, r, id)
+				assert.Equal(t, !slices.Contains(tc.again, id), r.Committed, "%s committed", id)
+				if !r.Committed {
+					assert.Empty(t, r.Dossier, "%s begins again", id)
+				}
+			}
+			tr := st.Lookup("timeout")
+			require.NotNil(t, tr)
+			assert.False(t, tr.Committed, "a timeout is always polled again")
+			assert.True(t, tr.Started)
+			assert.Equal(t, "d-1", tr.Dossier)
+			assert.Equal(t, "p-1", tr.Process)
+			assert.Nil(t, st.Lookup("accepted-later"), "a repeated id's row is not its record's")
+			dup := st.Lookup(report.DuplicateKey("m.csv:20"))
+			require.NotNil(t, dup)
+			assert.True(t, dup.Committed)
+		})
+	}
+}
+
+// The pipeline's skip reason for a repeated id is the one report keys on.
+func TestDuplicateSkipReasonIsTheSourceCode(t *testing.T) {
+	assert.Equal(t, source.CodeDuplicateRecord, report.SkipDuplicateRecord)
+}
+
+// A rerun cut short while it takes rows up again (polling timeouts,
+// redriving errors) leaves its work in its journal; the next attempt resumes
+// it whatever its own redrive, so no result is lost and nothing is paid
+// twice: a record whose final answer the killed attempt journaled (and
+// whose dossier it then deleted) gets its row from the journal, not a 404.
+func TestARerunCutShortIsResumed(t *testing.T) {
+	kill := func(h *harness, runID string, redrive pipeline.Redrive) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var crashed atomic.Bool
+		_, err := h.attempt(ctx, h.options(runID), attemptHooks{crash: &crashed, redrive: redrive,
+			onRow: func(_ *pipeline.Pipeline, done int64) {
+				if done == 12 {
+					crashed.Store(true)
+					cancel()
+				}
+			}})
+		require.ErrorIs(t, err, context.Canceled)
+	}
+	check := func(h *harness, runID string) {
+		res, err := h.attempt(context.Background(), h.options(runID), attemptHooks{})
+		require.NoError(t, err)
+		assert.Positive(t, res.Totals.Records)
+		rows := h.rows(runID)
+		h.checkOutcomes(rows)
+		for _, r := range rows {
+			assert.NotEqual(t, "http_404", r.ErrorCode, "%s: polled after its dossier was deleted", r.RecordID)
+		}
+		c := h.checkCounters()
+		assert.EqualValues(t, h.nonSkipped(), c.VerificationsStarted, "every verification started once")
+	}
+
+	t.Run("polling timeouts", func(t *testing.T) {
+		h := newHarness(t, 40, func(c *emulator.Config) {
+			c.Processing = emulator.Latency{Median: 6 * time.Minute, Sigma: 0.3, Min: 200 * time.Second, Max: 800 * time.Second}
+		})
+		opt := h.options("run-cut")
+		opt.Poll.Deadline = time.Millisecond
+		_, err := h.attempt(context.Background(), opt, attemptHooks{})
+		require.NoError(t, err)
+		kill(h, "run-cut", pipeline.RedriveNone)
+		check(h, "run-cut")
+	})
+	t.Run("redriving errors", func(t *testing.T) {
+		h := newHarness(t, 40, nil)
+		opt := h.options("run-cut")
+		opt.Threshold = pipeline.Threshold{}
+		require.NoError(t, h.emu.SetFaults(emulator.Faults{Endpoints: map[assure.Endpoint]emulator.FaultSpec{
+			assure.EndpointCreateDossier: {ServerError: 1},
+		}}))
+		_, err := h.attempt(context.Background(), opt, attemptHooks{})
+		require.NoError(t, err)
+		require.NoError(t, h.emu.SetFaults(emulator.Faults{}))
+		kill(h, "run-cut", pipeline.RedriveRetryable)
+		check(h, "run-cut") // without redrive
+	})
+}
