@@ -7,7 +7,7 @@ RECORDS ?= 200
 # Where scripts/s3server.sh keeps versitygw (outside the clone: it survives `make clean`).
 export REVERIFY_CACHE ?= $(HOME)/.cache/reverify
 
-.PHONY: help build run test check fmt-check vet unit e2e s3server emulator bench soak cases fuzz clean
+.PHONY: help build run test check fmt-check vet unit e2e s3server emulator bench soak cases case fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -78,6 +78,15 @@ cases: build s3server ## figures of every case of RELIABILITY.md's table (verifi
 	  sort -t'|' -k3,3V $(CASE_FIGURES).rows; } > $(CASE_FIGURES)
 	rm -f $(CASE_FIGURES).rows
 	@echo "figures: $(CASE_FIGURES)"
+
+# One case of that table: make case RUN='TestOneWriterPerRunShard/s3' (a go test -run pattern).
+case: build s3server ## one case of RELIABILITY.md's table: make case RUN='Test…/sub' (prints its figures)
+	@test -n "$(value RUN)" || { echo "usage: make case RUN='TestName/subtest'" >&2; exit 2; }
+	rm -f $(CASE_FIGURES).one
+	cd tests/e2e && REVERIFY_BIN=$(CURDIR)/$(BIN) REVERIFY_CASE_FIGURES=$(CASE_FIGURES).one \
+		$(GO) test -count=1 -v -run '$(value RUN)' -timeout 30m .
+	@cat $(CASE_FIGURES).one 2>/dev/null || echo "no case figures recorded: does RUN name a case test?" >&2
+	@rm -f $(CASE_FIGURES).one
 
 fuzz: ## run each fuzz target for 30 s
 	for f in FuzzManifestCSV FuzzManifestJSONL FuzzCheckImage; do \

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"path/filepath"
 	"reverify/internal/assure"
 	"reverify/internal/assure/emulator"
@@ -192,7 +193,7 @@ func TestRunDefinitionIsFixed(t *testing.T) {
 			assert.Contains(t, res.Stderr, s)
 		}
 		assert.Equal(t, before, TotalRequests(emu.Counters()), "no API call")
-		RecordCase(t, Case{Name: "item 1: a later attempt with another definition: exit 2, no API call, naming the setting",
+		RecordCase(t, Case{Name: "item 1: a later attempt with another definition (" + strings.ReplaceAll(path.Base(t.Name()), "_", " ") + "): exit 2, no API call, naming the setting",
 			Reaching: runs * arch.NonSkipped(), Last: res, Counters: emu.Counters(), Output: out})
 	}
 	t.Run("another shard count", func(t *testing.T) {
