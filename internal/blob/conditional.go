@@ -70,7 +70,7 @@ func (l *Local) PutIfAbsent(_ context.Context, key string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), dirPerm); err != nil {
 		return fmt.Errorf("create %s: %w", l.KeyURI(key), mapFSErr(err))
 	}
 	f, err := os.CreateTemp(filepath.Dir(p), tempPrefix+filepath.Base(p)+".*")
@@ -86,9 +86,7 @@ func (l *Local) PutIfAbsent(_ context.Context, key string, data []byte) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
+	// The link shares the temporary file's mode: CreateTemp's 0600 (filePerm).
 	if err != nil {
 		return fmt.Errorf("create %s: %w", l.KeyURI(key), err)
 	}
@@ -107,10 +105,10 @@ func (l *Local) Lock(key string, info []byte) (func() error, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), dirPerm); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", l.KeyURI(key), mapFSErr(err))
 	}
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, filePerm)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", l.KeyURI(key), mapFSErr(err))
 	}
@@ -169,6 +167,7 @@ func (s *S3) conditionalPut(ctx context.Context, key string, data []byte, ifMatc
 		Bucket: aws.String(s.bucket), Key: aws.String(k),
 		Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
 		IfMatch: ifMatch, IfNoneMatch: ifNoneMatch,
+		ServerSideEncryption: s.sse, SSEKMSKeyId: s.kmsKeyID,
 	})
 	if err != nil {
 		if preconditionFailed(err) || (ifMatch != nil && errors.Is(mapS3Err(err), ErrNotFound)) {

@@ -15,6 +15,11 @@ import (
 // Local is a Store over a local folder. Writes go to a temporary file in the
 // target folder, are fsynced and renamed into place, so a reader never sees a
 // partial object.
+//
+// What it writes holds personal data (images, reports, journals): every
+// file it creates is private to the user running it (filePerm) and every
+// folder it creates too (dirPerm). The umask can only narrow these; files
+// and folders that already exist keep their modes.
 type Local struct {
 	root   string // absolute, cleaned
 	noSync bool   // skip the fsyncs (NoSync)
@@ -60,7 +65,7 @@ func (l *Local) path(key string) (string, error) {
 
 // Prepare implements Preparer: it creates the folder.
 func (l *Local) Prepare(context.Context) error {
-	if err := os.MkdirAll(l.root, 0o755); err != nil {
+	if err := os.MkdirAll(l.root, dirPerm); err != nil {
 		return fmt.Errorf("%s: cannot create the folder: %w", l.URI(), mapFSErr(err))
 	}
 	return nil
@@ -72,10 +77,10 @@ func (l *Local) Append(_ context.Context, key string) (AppendWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), dirPerm); err != nil {
 		return nil, fmt.Errorf("append %s: %w", l.KeyURI(key), mapFSErr(err))
 	}
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, filePerm)
 	if err != nil {
 		return nil, fmt.Errorf("append %s: %w", l.KeyURI(key), mapFSErr(err))
 	}
@@ -251,19 +256,14 @@ func (l *Local) Create(_ context.Context, key string) (Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), dirPerm); err != nil {
 		return nil, fmt.Errorf("create %s: %w", l.KeyURI(key), mapFSErr(err))
 	}
+	// CreateTemp creates its files 0600 (filePerm), narrowed by the umask;
+	// the rename keeps that mode.
 	f, err := os.CreateTemp(filepath.Dir(p), tempPrefix+filepath.Base(p)+".*")
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", l.KeyURI(key), mapFSErr(err))
-	}
-	// CreateTemp makes the file private (0600); an archive or report is
-	// meant to be read by others too, as any file the process creates.
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, fmt.Errorf("create %s: %w", l.KeyURI(key), err)
 	}
 	return &localWriter{f: f, final: p, uri: l.KeyURI(key), noSync: l.noSync}, nil
 }
@@ -281,6 +281,14 @@ func (l *Local) Delete(_ context.Context, key string) error {
 }
 
 const tempPrefix = ".tmp-"
+
+// Modes of the files and folders a Local store creates: the owner's only.
+// Nobody else running on the machine may read what a run wrote; who else
+// should is for the owner to grant (a group's read bit, a copy elsewhere).
+const (
+	filePerm fs.FileMode = 0o600
+	dirPerm  fs.FileMode = 0o700
+)
 
 func isTempName(name string) bool { return strings.HasPrefix(name, tempPrefix) }
 

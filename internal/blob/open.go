@@ -53,7 +53,11 @@ func (o *Opener) OpenLocation(ctx context.Context, loc Location) (Store, error) 
 	if err != nil {
 		return nil, err
 	}
-	return NewS3(c, loc.Bucket, loc.Path, o.opts.ChecksumWhenRequired), nil
+	st := NewS3(c, loc.Bucket, loc.Path, o.opts.ChecksumWhenRequired)
+	if o.opts.Encryption() == (S3Options{}) {
+		return st, nil
+	}
+	return st.WithEncryption(o.opts.SSE, o.opts.KMSKeyID)
 }
 
 func (o *Opener) s3Client(ctx context.Context) (*s3.Client, error) {

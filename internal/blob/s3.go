@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	tmtypes "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -37,6 +38,42 @@ type S3Options struct {
 	ChecksumWhenRequired bool `yaml:"checksum_when_required"`
 	// MaxAttempts of the SDK's own retryer (0: SDK default of 3).
 	MaxAttempts int `yaml:"max_attempts"`
+	// SSE is the server-side encryption asked for on every object the
+	// store writes: SSENone (send nothing: the bucket's default applies),
+	// SSEAES256 (SSE-S3) or SSEKMS (SSE-KMS). Only an output writes: the
+	// configuration refuses it on source.s3.
+	SSE string `yaml:"sse"`
+	// KMSKeyID is the KMS key of SSEKMS (key id, key ARN or alias ARN);
+	// empty: the account's AWS managed key (aws/s3). Only with SSEKMS.
+	KMSKeyID string `yaml:"kms_key_id"`
+}
+
+// Values of S3Options.SSE.
+const (
+	SSENone   = ""
+	SSEAES256 = string(types.ServerSideEncryptionAes256)
+	SSEKMS    = string(types.ServerSideEncryptionAwsKms)
+)
+
+// CheckEncryption reports what is wrong with o.SSE and o.KMSKeyID, or nil.
+func (o S3Options) CheckEncryption() error {
+	switch o.SSE {
+	case SSENone, SSEAES256:
+		if o.KMSKeyID != "" {
+			return fmt.Errorf("a KMS key id needs SSE %s (got SSE %q)", SSEKMS, o.SSE)
+		}
+	case SSEKMS:
+	default:
+		return fmt.Errorf("unknown SSE %q (use %q for none, %s or %s)", o.SSE, SSENone, SSEAES256, SSEKMS)
+	}
+	return nil
+}
+
+// Encryption returns only the server-side encryption settings of o (what
+// the store does to the objects it writes, as opposed to how it reaches
+// them).
+func (o S3Options) Encryption() S3Options {
+	return S3Options{SSE: o.SSE, KMSKeyID: o.KMSKeyID}
 }
 
 // NewS3Client builds an S3 client from opts and the AWS default config chain.
@@ -82,6 +119,11 @@ type S3 struct {
 	uploader *transfermanager.Client
 	bucket   string
 	prefix   string // without trailing slash; "" for the bucket root
+	// sse and kmsKeyID go on every request that makes an object
+	// (WithEncryption): PutObject, the conditional puts and the
+	// CreateMultipartUpload of streamed writes, whose parts inherit it.
+	sse      types.ServerSideEncryption
+	kmsKeyID *string
 }
 
 // NewS3 returns a store for bucket/prefix using client.
@@ -92,6 +134,22 @@ func NewS3(client *s3.Client, bucket, prefix string, checksumWhenRequired bool) 
 		}
 	})
 	return &S3{client: client, uploader: up, bucket: bucket, prefix: strings.Trim(prefix, "/")}
+}
+
+// WithEncryption returns a store over the same bucket and prefix that asks
+// S3 for server-side encryption sse (SSENone, SSEAES256 or SSEKMS, with
+// kmsKeyID for SSEKMS only) on every object it writes.
+func (s *S3) WithEncryption(sse, kmsKeyID string) (*S3, error) {
+	if err := (S3Options{SSE: sse, KMSKeyID: kmsKeyID}).CheckEncryption(); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.URI(), err)
+	}
+	c := *s
+	c.sse = types.ServerSideEncryption(sse)
+	c.kmsKeyID = nil
+	if kmsKeyID != "" {
+		c.kmsKeyID = aws.String(kmsKeyID)
+	}
+	return &c, nil
 }
 
 // URI implements Store.
@@ -212,6 +270,9 @@ func (s *S3) Put(ctx context.Context, key string, data []byte) error {
 		Key:           aws.String(k),
 		Body:          bytes.NewReader(data),
 		ContentLength: aws.Int64(int64(len(data))),
+		// Like every write of the store (see the sse field).
+		ServerSideEncryption: s.sse,
+		SSEKMSKeyId:          s.kmsKeyID,
 	})
 	if err != nil {
 		return fmt.Errorf("put %s: %w", s.KeyURI(key), mapS3Err(err))
@@ -236,6 +297,11 @@ func (s *S3) Create(ctx context.Context, key string) (Writer, error) {
 			Bucket: aws.String(s.bucket),
 			Key:    aws.String(k),
 			Body:   pr,
+			// Mapped onto the single PutObject or the CreateMultipartUpload;
+			// UploadPart takes no SSE-S3/KMS headers: parts are encrypted as
+			// their upload says.
+			ServerSideEncryption: tmtypes.ServerSideEncryption(s.sse),
+			SSEKMSKeyID:          s.kmsKeyID,
 		})
 		if err != nil {
 			w.err = mapS3Err(err)
