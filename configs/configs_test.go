@@ -14,6 +14,7 @@ import (
 
 	"reverify/configs"
 	"reverify/internal/config"
+	"reverify/internal/privacy"
 )
 
 var creds = []string{config.EnvClientID + "=id-from-env", config.EnvClientSecret + "=secret-from-env"}
@@ -117,7 +118,8 @@ func TestAWSBatchConfig(t *testing.T) {
 	assert.InDelta(t, 2.0, c.EffectiveRate(), 1e-12, "rate 20 shared by 10 shards")
 	assert.Regexp(t, `^s3://`, c.Source.Archive)
 	assert.Regexp(t, `^s3://`, c.Output.URI)
-	assert.True(t, c.Output.DownloadResults)
+	assert.False(t, c.Output.DownloadResults, "result zips are an explicit choice")
+	assert.Equal(t, privacy.Omit, c.Output.PersonalData)
 	assert.Positive(t, c.Run.MaxDuration)
 	assert.Equal(t, c.Source.S3, c.OutputS3())
 	assert.Equal(t, "json", c.Logging.Format)

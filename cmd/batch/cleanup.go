@@ -3,19 +3,24 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"reverify/internal/assure"
 	"reverify/internal/blob"
 	"reverify/internal/config"
+	"reverify/internal/journal"
 	"reverify/internal/pipeline"
+	"reverify/internal/report"
 )
 
-const cleanupUsage = `usage: batch cleanup --run-id ID [--config FILE] [--output URI] [--assure-url URL --token-url URL]
+const cleanupUsage = `usage: batch cleanup --run-id ID [--list] [--config FILE] [--output URI] [--assure-url URL --token-url URL]
 
 Deletes every dossier a run created and did not delete: the ones its
 journals name (every shard's) and the ones the Assure API lists with the
-run's external reference (run-id/record-id). Prints what it did. Uses the
-same configuration and credentials as 'batch run'.
+run's external reference (run-id/record-id). Prints what it did, and
+records each deletion with the API's answer in the run's cleanup log
+(runs/<run>/cleanup/dossiers/). With --list it deletes nothing and prints
+the dossiers left. Uses the same configuration and credentials as 'batch run'.
 
 flags:
 `
@@ -25,6 +30,7 @@ func (m *Main) cleanupCmd(ctx context.Context, args []string) int {
 	fs := m.flagSet("batch cleanup", cleanupUsage)
 	configPath := fs.String("config", "", "YAML configuration file (default: the embedded configs/example.yaml)")
 	runID := fs.String("run-id", "", "the run to clean up (required)")
+	list := fs.Bool("list", false, "list the dossiers left, delete nothing")
 	output := fs.String("output", "", "output URI of the run (output.uri)")
 	assureURL := fs.String("assure-url", "", "base URL of the Assure API (api.base_url)")
 	tokenURL := fs.String("token-url", "", "OAuth2 token URL (api.token_url)")
@@ -68,9 +74,34 @@ func (m *Main) cleanupCmd(ctx context.Context, args []string) int {
 		fmt.Fprintf(m.Stderr, "batch cleanup: output: %v\n", err)
 		return ExitUsage
 	}
-	res, err := pipeline.Cleanup(ctx, out, client, cfg.Run.RunID, log.With("run_id", cfg.Run.RunID))
-	fmt.Fprintf(m.Stdout, "run %s: %d dossiers left at the API, %d deleted, %d could not be deleted\n",
-		cfg.Run.RunID, res.Found, res.Deleted, res.Failed)
+	opt := pipeline.CleanupOptions{List: *list}
+	if !*list {
+		dl, err := journal.Open(ctx, out, report.CleanupLogPrefix(cfg.Run.RunID), "c-"+report.NewAttemptID(time.Now()), 0)
+		if err != nil {
+			fmt.Fprintf(m.Stderr, "batch cleanup: %v\n", describe(err))
+			return ExitFatal
+		}
+		defer func() {
+			if err := dl.Close(); err != nil {
+				fmt.Fprintf(m.Stderr, "batch cleanup: the cleanup log: %v\n", describe(err))
+			}
+		}()
+		opt.Dossiers = dl
+	}
+	res, err := pipeline.Cleanup(ctx, out, client, cfg.Run.RunID, opt, log.With("run_id", cfg.Run.RunID))
+	if *list {
+		for _, d := range res.Left {
+			via := "listed by the API"
+			if d.Via == "journal" {
+				via = "named by a journal"
+			}
+			fmt.Fprintf(m.Stdout, "dossier %s\trecord %s\t%s\n", d.Dossier, d.Record, via)
+		}
+		fmt.Fprintf(m.Stdout, "run %s: %d dossiers left at the API (nothing deleted: --list)\n", cfg.Run.RunID, res.Found)
+	} else {
+		fmt.Fprintf(m.Stdout, "run %s: %d dossiers left at the API, %d deleted, %d could not be deleted\n",
+			cfg.Run.RunID, res.Found, res.Deleted, res.Failed)
+	}
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "batch cleanup: %v\n", describe(err))
 		return ExitFatal

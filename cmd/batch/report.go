@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"reverify/internal/blob"
+	"reverify/internal/pipeline"
 	"reverify/internal/report"
 )
 
@@ -83,6 +84,16 @@ func (m *Main) reportCmd(ctx context.Context, args []string) int {
 		return ExitFatal
 	}
 
+	// The dossiers of each run, from every shard's dossier log and the
+	// run's cleanup log: the evidence of deletion, read now (a cleanup after
+	// the run changes them).
+	for i := range sums {
+		if err := runDossiers(ctx, store, &sums[i]); err != nil {
+			fmt.Fprintf(m.Stderr, "batch report: run %s: the dossier logs: %v\n", sums[i].RunID, err)
+			return ExitFatal
+		}
+	}
+
 	if *asJSON {
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")
@@ -95,6 +106,33 @@ func (m *Main) reportCmd(ctx context.Context, args []string) int {
 		return ExitFatal
 	}
 	return ExitOK
+}
+
+// runDossiers sets s.Dossiers from the run's dossier logs; a summary of one
+// shard counts that shard's.
+func runDossiers(ctx context.Context, store blob.Store, s *report.Summary) error {
+	shards, err := report.Shards(ctx, store, s.RunID)
+	if err != nil {
+		return err
+	}
+	var logs []string
+	for _, sh := range shards {
+		if s.Shard == report.AllShards || (sh.Shard == s.Shard && sh.Count == s.ShardCount) {
+			logs = append(logs, report.DossierLogPrefix(s.RunID, sh.Shard, sh.Count))
+		}
+	}
+	var c report.DossierCounts
+	if s.Shard == report.AllShards {
+		// The cleanup's deletions count whichever shard created the dossier.
+		c, err = pipeline.DossierCounts(ctx, store, append(logs, report.CleanupLogPrefix(s.RunID)))
+	} else {
+		c, err = pipeline.DossierCounts(ctx, store, logs, report.CleanupLogPrefix(s.RunID))
+	}
+	if err != nil {
+		return err
+	}
+	s.Dossiers = &c
+	return nil
 }
 
 // parseInterspersed parses flags that may come before or after positional

@@ -258,7 +258,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger) (in
 	stopWatch := m.watchStops(ctx, cancel, a.pipeline, cfg.Run.MaxDuration, cfg.Run.GracePeriod, runLog)
 	defer stopWatch()
 	runLog.Info("run starting", "archive", cfg.Source.Archive, "output", a.out.URI(), "rate", cfg.EffectiveRate(),
-		"dry_run", cfg.Run.DryRun, "resumed_attempts", a.resume.Attempts)
+		"dry_run", cfg.Run.DryRun, "personal_data", string(cfg.Output.PersonalData), "resumed_attempts", a.resume.Attempts)
 	res, runErr := a.pipeline.Run(ctx)
 	prog.finish()
 	if cause := context.Cause(ctx); runErr != nil && errors.Is(cause, lease.ErrLost) {
@@ -310,12 +310,18 @@ func (m *Main) summarize(ctx context.Context, a *attempt, res pipeline.Result, t
 	}
 	sum := report.Summary{RunID: cfg.Run.RunID, Shard: a.shard, ShardCount: a.count, Totals: totals}
 	sum.RunStats = report.RunStats{Attempt: a.id, ExitCode: &code, Interrupted: interrupted,
-		Listed: &res.Listed, History: history, Extra: map[string]any{
+		Listed: &res.Listed, PersonalData: string(cfg.Output.PersonalData), HashKeyID: hashKeyID(cfg), History: history, Extra: map[string]any{
 			"resumed_records": res.Resumed, "interrupted_records": res.Interrupted,
 			"api_calls_total": res.Calls.Calls, "api_retries_total": res.Calls.Retries, "rate_limit_pauses": res.Calls.Pauses,
 			"effective_rate": cfg.EffectiveRate(),
 		}}
 	sum.RunStats.SetTimes(runStart, res.Finished, totals.Records)
+	if dc, err := pipeline.DossierCounts(sctx, a.out, []string{report.DossierLogPrefix(cfg.Run.RunID, a.shard, a.count)},
+		report.CleanupLogPrefix(cfg.Run.RunID)); err != nil {
+		log.Warn("the dossier log could not be read: the summary has no dossier counts", "error", err)
+	} else {
+		sum.RunStats.Dossiers = &dc
+	}
 	if err := report.WriteSummary(sctx, a.out, sum); err != nil {
 		log.Error("summary not written", "error", err)
 	}

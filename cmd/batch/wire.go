@@ -14,6 +14,7 @@ import (
 	"reverify/internal/journal"
 	"reverify/internal/lease"
 	"reverify/internal/pipeline"
+	"reverify/internal/privacy"
 	"reverify/internal/report"
 	"reverify/internal/source"
 )
@@ -33,6 +34,7 @@ type attempt struct {
 	meter        *pipeline.Meter
 	client       *assure.Client
 	journal      *journal.Writer
+	dossiers     *journal.Writer // the dossier log: the evidence of deletion
 	writer       *report.Writer
 	pipeline     *pipeline.Pipeline
 	emulator     *servedEmulator // dry runs only
@@ -112,12 +114,15 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger, progress fun
 		return nil, err
 	}
 	a.lease.SetAttempt(a.id)
+	if a.dossiers, err = pipeline.OpenDossierLog(ctx, a.out, cfg.Run.RunID, a.shard, a.count, a.id); err != nil {
+		return nil, err
+	}
 	if a.writer, err = report.NewWriter(a.out, writerConfig(cfg, a.shard, a.count, a.id, a.journal.Committed)); err != nil {
 		return nil, fault.Mark(fault.Config, err)
 	}
 	a.pipeline, err = pipeline.New(pipelineOptions(cfg, log), pipeline.Deps{
 		Archive: archive, API: client, Meter: a.meter, Rows: a.writer, Results: a.out,
-		Journal: a.journal, Resume: a.resume, Progress: progress,
+		Journal: a.journal, Dossiers: a.dossiers, Resume: a.resume, Progress: progress,
 	})
 	return a, err
 }
@@ -141,8 +146,14 @@ func (a *attempt) supersede(ctx context.Context, log *slog.Logger) {
 // fails the run if nothing else did), the lease and the emulator.
 func (a *attempt) close() error {
 	var err error
+	if a.dossiers != nil {
+		err = a.dossiers.Close()
+		a.dossiers = nil
+	}
 	if a.journal != nil {
-		err = a.journal.Close()
+		if jerr := a.journal.Close(); jerr != nil && err == nil {
+			err = jerr
+		}
 		a.journal = nil
 	}
 	if a.lease != nil {
@@ -174,12 +185,22 @@ func definition(ctx context.Context, cfg config.Config, archive *source.Archive,
 		DefaultDocumentID: sc.DefaultDocumentID, DefaultProcessType: sc.DefaultProcessType,
 		MaxImageBytes: sc.Limits.MaxImageBytes, MaxPixels: sc.Limits.MaxPixels,
 		MinWidth: sc.Limits.MinWidth, MinHeight: sc.Limits.MinHeight,
-		DownloadResults: cfg.Output.DownloadResults, CreatedAt: time.Now().UTC(),
+		DownloadResults: cfg.Output.DownloadResults, PersonalData: string(cfg.Output.PersonalData),
+		HashKeyID: hashKeyID(cfg), CreatedAt: time.Now().UTC(),
 	}
 	if cfg.Run.DryRun {
 		d.BaseURL, d.TokenURL = "bundled emulator", "bundled emulator"
 	}
 	return d, nil
+}
+
+// hashKeyID names the key of output.personal_data: hash (privacy.KeyID);
+// "" under the other policies.
+func hashKeyID(cfg config.Config) string {
+	if cfg.Output.PersonalData != privacy.Hash {
+		return ""
+	}
+	return privacy.KeyID(cfg.Output.HashKey)
 }
 
 // assureConfig maps the api section and the credentials onto the client's
@@ -233,6 +254,8 @@ func pipelineOptions(cfg config.Config, log *slog.Logger) pipeline.Options {
 		Poll:            cfg.EffectivePoll(),
 		DownloadResults: cfg.Output.DownloadResults,
 		KeepDossiers:    cfg.Output.KeepDossiers,
+		PersonalData:    cfg.Output.PersonalData,
+		HashKey:         cfg.Output.HashKey,
 		Threshold:       cfg.FailureThreshold,
 		GracePeriod:     cfg.Run.GracePeriod,
 		Logger:          log,

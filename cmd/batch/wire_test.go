@@ -18,6 +18,7 @@ import (
 	"reverify/internal/blob"
 	"reverify/internal/config"
 	"reverify/internal/pipeline"
+	"reverify/internal/privacy"
 	"reverify/internal/report"
 	"reverify/internal/source"
 	"reverify/internal/specimen"
@@ -69,7 +70,7 @@ func TestConfigurationMapsOntoTheParts(t *testing.T) {
 	opt := pipelineOptions(cfg, log)
 	assert.Equal(t, pipeline.Options{RunID: "map-1", Shard: 2, ShardCount: 4, Limit: 7,
 		Concurrency: pipeline.Concurrency{Uploads: 5, InFlight: 50, PollWorkers: 3, Finalizers: 2},
-		Poll:        cfg.Poll, KeepDossiers: true,
+		Poll:        cfg.Poll, KeepDossiers: true, PersonalData: privacy.Omit,
 		Threshold:   pipeline.Threshold{MinRecords: 9, MaxErrorShare: 0.25},
 		GracePeriod: 7 * time.Second, Logger: log}, opt)
 	assert.Equal(t, 15*time.Second, opt.Poll.InitialDelay, "real runs poll in real time")
@@ -77,6 +78,21 @@ func TestConfigurationMapsOntoTheParts(t *testing.T) {
 	dry := loadConfig(t, nil, "emulator.time_scale=0.01", "poll.initial_delay=20s")
 	assert.Equal(t, 200*time.Millisecond, pipelineOptions(dry, log).Poll.InitialDelay, "dry runs poll in the emulator's time")
 	assert.True(t, pipelineOptions(dry, log).DryRun)
+
+	// output.personal_data and its key reach the pipeline; the key's id (not
+	// the key) the definition.
+	keyFile := filepath.Join(t.TempDir(), "hash.key")
+	require.NoError(t, os.WriteFile(keyFile, []byte("reverify-test-key-0123456789abcdef\n"), 0o600))
+	hashed := loadConfig(t, []string{config.EnvHashKeyFile + "=" + keyFile}, "output.personal_data=hash")
+	opt = pipelineOptions(hashed, log)
+	assert.Equal(t, privacy.Hash, opt.PersonalData)
+	assert.Equal(t, privacy.Key("reverify-test-key-0123456789abcdef"), opt.HashKey)
+	assert.Equal(t, "201adb32d880c89a", hashKeyID(hashed))
+	assert.Empty(t, hashKeyID(dry), "no key id without the hash policy")
+	included := loadConfig(t, nil, "output.personal_data=include", "output.download_results=true")
+	opt = pipelineOptions(included, log)
+	assert.Equal(t, privacy.Include, opt.PersonalData)
+	assert.True(t, opt.DownloadResults)
 }
 
 // wire builds a whole attempt; a second one of the same run shard resumes

@@ -3,6 +3,7 @@ package assure
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -64,13 +65,39 @@ func (c *Client) ListDossiers(ctx context.Context) ([]Dossier, error) {
 // (DELETE /dossiers/{dossierId}). A 404 is an error, except on a repeat after
 // an attempt whose answer was lost (that attempt deleted it).
 func (c *Client) DeleteDossier(ctx context.Context, dossierID string) error {
+	_, err := c.DeleteDossierEvidence(ctx, dossierID)
+	return err
+}
+
+// Deletion is what the API answered to a dossier's deletion: the evidence an
+// auditor asks for (no personal data).
+type Deletion struct {
+	// Status is the HTTP status of the answer that settled it: 204 (or 200)
+	// deleted, 404 already gone — also when a repeat found gone what a
+	// first send whose answer was lost had deleted.
+	Status int
+	// TraceID is the API's traceId, when the answer had one (error bodies).
+	TraceID string
+}
+
+// DeleteDossierEvidence is DeleteDossier, returning the answer that settled
+// it; on an error, the status and traceId of the API's answer, if any (a 404
+// is an error here as in DeleteDossier: the caller decides what gone means).
+func (c *Client) DeleteDossierEvidence(ctx context.Context, dossierID string) (Deletion, error) {
 	p, err := pathEscape("dossiers", dossierID)
 	if err != nil {
-		return fmt.Errorf("deleteDossier: %w", err)
+		return Deletion{}, fmt.Errorf("deleteDossier: %w", err)
 	}
-	_, err = c.do(ctx, request{ep: EndpointDeleteDossier, method: http.MethodDelete, path: p,
+	resp, err := c.do(ctx, request{ep: EndpointDeleteDossier, method: http.MethodDelete, path: p,
 		accept: []int{http.StatusNoContent, http.StatusOK}, goneIsDone: true})
-	return err
+	if err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) {
+			return Deletion{Status: ae.StatusCode, TraceID: ae.Body.TraceID}, err
+		}
+		return Deletion{}, err
+	}
+	return Deletion{Status: resp.status, TraceID: resp.traceID}, nil
 }
 
 // CreateProcess creates a verification process in a dossier

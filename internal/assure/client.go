@@ -234,6 +234,9 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
+	// traceID is the API's traceId of an error answer taken as success (a
+	// delete's 404 after a send whose answer was lost).
+	traceID string
 }
 
 func jsonBody(v any) (func() (io.Reader, int64), error) {
@@ -306,7 +309,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		var ae *APIError
 		isAPI := errors.As(err, &ae)
 		if r.goneIsDone && mayHaveApplied && isAPI && ae.StatusCode == http.StatusNotFound {
-			return &response{status: http.StatusNoContent, header: http.Header{}}, nil
+			return &response{status: http.StatusNotFound, header: http.Header{}, traceID: ae.Body.TraceID}, nil
 		}
 		// A 401 means this token was refused before anything happened:
 		// refresh it once and repeat, whatever the endpoint.

@@ -7,6 +7,7 @@ import (
 	"reverify/internal/blob"
 	"reverify/internal/pictureid"
 	"reverify/internal/pipeline"
+	"reverify/internal/privacy"
 )
 
 // Config is reverify's whole configuration. The yaml tags are the keys of
@@ -84,7 +85,15 @@ type OutputConfig struct {
 	MaxRowsPerPart int `yaml:"max_rows_per_part"`
 	// MaxPartAge rolls a Parquet part after this long.
 	MaxPartAge time.Duration `yaml:"max_part_age"`
-	// DownloadResults stores each final process's full-result zip.
+	// PersonalData is what the report's identifier columns (names, date of
+	// birth, document and personal numbers, result_json) hold: omit (NULL,
+	// the default), hash (a keyed HMAC) or include (package privacy).
+	PersonalData privacy.Policy `yaml:"personal_data"`
+	// HashKeyFile names the file holding the HMAC key of personal_data:
+	// hash; REVERIFY_HASH_KEY_FILE overrides it.
+	HashKeyFile string `yaml:"hash_key_file"`
+	// DownloadResults stores each final process's full-result zip: the
+	// images and the whole result, so only with personal_data: include.
 	DownloadResults bool `yaml:"download_results"`
 	// KeepDossiers keeps dossiers after their outcome is recorded (the
 	// default deletes them).
@@ -92,6 +101,10 @@ type OutputConfig struct {
 	// S3 configures the S3 client for an s3:// output; all empty means the
 	// same as source.s3 (see Config.OutputS3).
 	S3 blob.S3Options `yaml:"s3"`
+
+	// HashKey is the key read from the hash key file, under personal_data:
+	// hash only; never from YAML, never printed.
+	HashKey privacy.Key `yaml:"-"`
 }
 
 // APIConfig describes the Assure API and how hard to use it.
@@ -179,6 +192,7 @@ func defaults() Config {
 			URI:            "./out",
 			MaxRowsPerPart: 50000,
 			MaxPartAge:     2 * time.Minute,
+			PersonalData:   privacy.Omit,
 		},
 		API: APIConfig{
 			BaseURL:        assure.DefaultBaseURL,

@@ -14,9 +14,13 @@ const (
 	EnvClientID         = "SIGNICAT_CLIENT_ID"
 	EnvClientSecret     = "SIGNICAT_CLIENT_SECRET"
 	EnvClientSecretFile = "SIGNICAT_CLIENT_SECRET_FILE"
-	EnvBatchArrayIndex  = "AWS_BATCH_JOB_ARRAY_INDEX"
-	EnvBatchArraySize   = "AWS_BATCH_JOB_ARRAY_SIZE"
-	EnvBatchJobID       = "AWS_BATCH_JOB_ID"
+	// EnvHashKeyFile names the HMAC key file of output.personal_data: hash,
+	// overriding output.hash_key_file. Not a key's variable, though it has
+	// the prefix.
+	EnvHashKeyFile     = "REVERIFY_HASH_KEY_FILE"
+	EnvBatchArrayIndex = "AWS_BATCH_JOB_ARRAY_INDEX"
+	EnvBatchArraySize  = "AWS_BATCH_JOB_ARRAY_SIZE"
+	EnvBatchJobID      = "AWS_BATCH_JOB_ID"
 )
 
 // environ is an environment as a map. Like os.Getenv, the first of
@@ -60,7 +64,7 @@ func (c *Config) applyEnv(env environ) Errors {
 	}
 	var vars []string
 	for name := range env {
-		if strings.HasPrefix(name, envPrefix) && !reservedEnv(name) {
+		if strings.HasPrefix(name, envPrefix) && !reservedEnv(name) && name != EnvHashKeyFile {
 			vars = append(vars, name)
 		}
 	}
@@ -83,7 +87,7 @@ func (c *Config) applyEnv(env environ) Errors {
 }
 
 func unknownEnvMsg(name string, known []string) string {
-	for _, key := range []string{"api.client_secret", "api.client_id", "source.s3.access_key_id",
+	for _, key := range []string{"api.client_secret", "api.client_id", "output.hash_key", "source.s3.access_key_id",
 		"source.s3.secret_access_key", "output.s3.access_key_id", "output.s3.secret_access_key"} {
 		if EnvName(key) == name {
 			return "not a configuration variable: " + refusedKey(key)

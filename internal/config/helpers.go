@@ -32,12 +32,20 @@ func (c Config) EffectiveRate() float64 {
 func (c Config) SourceS3() blob.S3Options { return c.Source.S3 }
 
 // OutputS3 returns the S3 options for the output: output.s3 when any of
-// its keys is set, else source.s3 (one S3 setup serves both).
+// its client keys is set, else source.s3 (one S3 setup serves both). The
+// encryption keys (sse, kms_key_id) are output.s3's either way and do not
+// count as client keys: they say what to do with the objects written, not
+// how to reach the bucket, and only the output is written (source.s3 may
+// not set them).
 func (c Config) OutputS3() blob.S3Options {
-	if c.Output.S3 == (blob.S3Options{}) {
-		return c.Source.S3
+	client := c.Output.S3
+	client.SSE, client.KMSKeyID = "", ""
+	if client != (blob.S3Options{}) {
+		return c.Output.S3
 	}
-	return c.Output.S3
+	o := c.Source.S3
+	o.SSE, o.KMSKeyID = c.Output.S3.SSE, c.Output.S3.KMSKeyID
+	return o
 }
 
 // EffectivePoll returns the poll timings to use in real time: in dry runs

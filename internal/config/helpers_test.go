@@ -63,6 +63,16 @@ func TestS3Options(t *testing.T) {
 	assert.Equal(t, c.Source.S3, c.OutputS3(), "empty output.s3 falls back to source.s3")
 	c.Output.S3 = blob.S3Options{Region: "us-east-1"}
 	assert.Equal(t, blob.S3Options{Region: "us-east-1"}, c.OutputS3(), "any output.s3 key set: output.s3 as is")
+
+	// The encryption keys are the output's own: setting only them keeps
+	// source.s3's client.
+	c.Output.S3 = blob.S3Options{SSE: blob.SSEKMS, KMSKeyID: "alias/reports"}
+	want := c.Source.S3
+	want.SSE, want.KMSKeyID = blob.SSEKMS, "alias/reports"
+	assert.Equal(t, want, c.OutputS3(), "only output.s3.sse and kms_key_id: source.s3's client, output.s3's encryption")
+	assert.Empty(t, c.SourceS3().SSE)
+	c.Output.S3.Region = "eu-north-1"
+	assert.Equal(t, blob.S3Options{Region: "eu-north-1", SSE: blob.SSEKMS, KMSKeyID: "alias/reports"}, c.OutputS3())
 }
 
 func TestEffectivePollScalesInDryRuns(t *testing.T) {

@@ -23,8 +23,9 @@ type Setting struct {
 // none), the REVERIFY_* variables of environ, then settings in order (the
 // command's flags). Then the secrets are read (SIGNICAT_CLIENT_ID,
 // SIGNICAT_CLIENT_SECRET, SIGNICAT_CLIENT_SECRET_FILE or
-// api.client_secret_file) and the run id and shard derived when empty (see
-// docs/configuration.md).
+// api.client_secret_file; under output.personal_data: hash, the HMAC key from
+// REVERIFY_HASH_KEY_FILE or output.hash_key_file) and the run id and shard
+// derived when empty (see docs/configuration.md).
 //
 // environ is in os.Environ form ("NAME=value"); it is the only source of
 // environment variables (Load never calls os.Getenv), and it is a list

@@ -120,6 +120,8 @@ func refusedKey(key string) string {
 		return "secrets are not read from the configuration: set SIGNICAT_CLIENT_SECRET or SIGNICAT_CLIENT_SECRET_FILE in the environment, or name a file holding it in api.client_secret_file"
 	case key == "api.client_id":
 		return "the client id is not read from the configuration: set SIGNICAT_CLIENT_ID in the environment"
+	case key == "output.hash_key":
+		return "the hash key is not read from the configuration: name a file holding it in output.hash_key_file or " + EnvHashKeyFile
 	case key == "api.retry.max_retry_after":
 		return "renamed api.retry.max_pause: it caps the pause a 429's Retry-After imposes on every call"
 	case strings.HasSuffix(key, ".s3.access_key_id"), strings.HasSuffix(key, ".s3.secret_access_key"):

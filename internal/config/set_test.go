@@ -13,14 +13,16 @@ import (
 // The schema of the issue, key for key: the yaml tags must produce exactly it.
 func TestKeysMatchTheSchema(t *testing.T) {
 	s3 := func(p string) []string {
-		return []string{p + ".region", p + ".endpoint", p + ".path_style", p + ".checksum_when_required", p + ".max_attempts"}
+		return []string{p + ".region", p + ".endpoint", p + ".path_style", p + ".checksum_when_required", p + ".max_attempts",
+			p + ".sse", p + ".kms_key_id"}
 	}
 	var want []string
 	want = append(want, "run.run_id", "run.shard", "run.shard_count", "run.limit", "run.dry_run", "run.max_duration", "run.grace_period", "run.lease_ttl", "run.redrive",
 		"source.archive", "source.manifest", "source.default_document_id", "source.default_process_type",
 		"source.max_image_bytes", "source.max_pixels", "source.min_width", "source.min_height")
 	want = append(want, s3("source.s3")...)
-	want = append(want, "output.uri", "output.max_rows_per_part", "output.max_part_age", "output.download_results", "output.keep_dossiers")
+	want = append(want, "output.uri", "output.max_rows_per_part", "output.max_part_age", "output.personal_data", "output.hash_key_file",
+		"output.download_results", "output.keep_dossiers")
 	want = append(want, s3("output.s3")...)
 	want = append(want, "api.base_url", "api.token_url", "api.client_secret_file", "api.rate", "api.rate_per_shard", "api.burst",
 		"api.request_timeout", "api.retry.max_attempts", "api.retry.base_delay", "api.retry.max_delay",

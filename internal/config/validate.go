@@ -13,6 +13,7 @@ import (
 	"reverify/internal/blob"
 	"reverify/internal/pictureid"
 	"reverify/internal/pipeline"
+	"reverify/internal/privacy"
 )
 
 // Validate checks every field and returns all problems as Errors, one per
@@ -110,13 +111,33 @@ func (s SourceConfig) validate(v *Errors) {
 	atLeast(v, "source.min_width", s.MinWidth, 0)
 	atLeast(v, "source.min_height", s.MinHeight, 0)
 	validateS3(v, "source.s3", s.S3)
+	readOnlyS3(v, "source.s3", "output.s3", s.S3)
 }
 
 func (o OutputConfig) validate(v *Errors) {
 	location(v, "output.uri", o.URI)
 	atLeast(v, "output.max_rows_per_part", o.MaxRowsPerPart, 1)
 	positive(v, "output.max_part_age", o.MaxPartAge)
+	o.validatePersonalData(v)
 	validateS3(v, "output.s3", o.S3)
+	validateEncryption(v, "output.s3", o.S3)
+}
+
+// validatePersonalData checks output.personal_data, its key, and the result
+// zips it must allow.
+func (o OutputConfig) validatePersonalData(v *Errors) {
+	if !o.PersonalData.Valid() {
+		v.add("output.personal_data", fmt.Sprintf("must be %s, %s or %s (got %q)", privacy.Omit, privacy.Hash, privacy.Include, string(o.PersonalData)))
+		return
+	}
+	if o.PersonalData == privacy.Hash && len(o.HashKey) == 0 {
+		v.add("output.hash_key_file", fmt.Sprintf("required with output.personal_data: hash: name a file holding the HMAC key (at least %d bytes) in %s or output.hash_key_file",
+			privacy.MinKeyBytes, EnvHashKeyFile))
+	}
+	if o.DownloadResults && o.PersonalData != privacy.Include {
+		v.add("output.download_results", fmt.Sprintf("true needs output.personal_data: include (got %s): a full-result zip holds the document and selfie images "+
+			"and the whole result, every identifier the %s policy keeps out of the report", o.PersonalData, o.PersonalData))
+	}
 }
 
 func validateS3(v *Errors, prefix string, o blob.S3Options) {
@@ -124,6 +145,35 @@ func validateS3(v *Errors, prefix string, o blob.S3Options) {
 		httpURL(v, prefix+".endpoint", o.Endpoint)
 	}
 	atLeast(v, prefix+".max_attempts", o.MaxAttempts, 0)
+}
+
+// validateEncryption checks the server-side encryption S3 is asked for on
+// every object written through prefix's client.
+func validateEncryption(v *Errors, prefix string, o blob.S3Options) {
+	switch o.SSE {
+	case blob.SSENone, blob.SSEAES256, blob.SSEKMS:
+	default:
+		v.add(prefix+".sse", fmt.Sprintf(`must be "" (none asked for: the bucket's default encryption applies), %s (SSE-S3) or %s (SSE-KMS) (got %q)`,
+			blob.SSEAES256, blob.SSEKMS, o.SSE))
+	}
+	if o.KMSKeyID != "" && o.SSE != blob.SSEKMS {
+		v.add(prefix+".kms_key_id", fmt.Sprintf("is only for %s.sse: %s (got %s.sse %q)", prefix, blob.SSEKMS, prefix, o.SSE))
+	}
+}
+
+// readOnlyS3 refuses the encryption keys on a client that only reads
+// (prefix), where they would do nothing: S3 encrypts objects as they are
+// written, and a reader gets them decrypted whatever it asks for.
+// writer is the section that does write.
+func readOnlyS3(v *Errors, prefix, writer string, o blob.S3Options) {
+	if o.SSE != "" {
+		v.add(prefix+".sse", fmt.Sprintf("must be empty: the archive is only read, never written; "+
+			"to encrypt what reverify writes, set %s.sse (got %q)", writer, o.SSE))
+	}
+	if o.KMSKeyID != "" {
+		v.add(prefix+".kms_key_id", fmt.Sprintf("must be empty: the archive is only read, never written; "+
+			"to encrypt what reverify writes with a KMS key, set %s.sse: %s and %s.kms_key_id (got %q)", writer, blob.SSEKMS, writer, o.KMSKeyID))
+	}
 }
 
 func (a APIConfig) validate(v *Errors, dryRun bool) {

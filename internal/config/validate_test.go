@@ -53,6 +53,10 @@ func TestValidateListsEveryWrongField(t *testing.T) {
 		"output.max_part_age":               func(c *Config) { c.Output.MaxPartAge = 0 },
 		"output.s3.endpoint":                func(c *Config) { c.Output.S3.Endpoint = "ftp://x" },
 		"output.s3.max_attempts":            func(c *Config) { c.Output.S3.MaxAttempts = -2 },
+		"output.s3.sse":                     func(c *Config) { c.Output.S3.SSE = "aes256" },
+		"output.s3.kms_key_id":              func(c *Config) { c.Output.S3.KMSKeyID = "alias/reports" },
+		"source.s3.sse":                     func(c *Config) { c.Source.S3.SSE = "AES256" },
+		"source.s3.kms_key_id":              func(c *Config) { c.Source.S3.KMSKeyID = "alias/archive" },
 		"api.base_url":                      func(c *Config) { c.API.BaseURL = "api.signicat.com/assure" },
 		"api.token_url":                     func(c *Config) { c.API.TokenURL = "ftp://x/token" },
 		"api.rate":                          func(c *Config) { c.API.Rate = -3 },
@@ -176,4 +180,55 @@ func TestParseShard(t *testing.T) {
 		_, _, err := parseShard(in)
 		assert.Error(t, err, in)
 	}
+}
+
+// output.s3.sse asks S3 to encrypt every object written: one of the values
+// S3 knows, a KMS key only with aws:kms; source.s3 is only read, so it may
+// not ask (it would do nothing).
+func TestValidateS3Encryption(t *testing.T) {
+	for _, ok := range []struct{ sse, key string }{{"", ""}, {"AES256", ""}, {"aws:kms", ""}, {"aws:kms", "alias/reports"}} {
+		c := withCreds(Default())
+		c.Output.URI = "s3://bucket/reports"
+		c.Output.S3.SSE, c.Output.S3.KMSKeyID = ok.sse, ok.key
+		assert.NoError(t, c.Validate(), "%+v", ok)
+	}
+	for _, tc := range []struct {
+		mutate func(*Config)
+		want   string
+	}{
+		{func(c *Config) { c.Output.S3.SSE = "aws:kms:dsse" },
+			`output.s3.sse: must be "" (none asked for: the bucket's default encryption applies), AES256 (SSE-S3) or aws:kms (SSE-KMS) (got "aws:kms:dsse")`},
+		{func(c *Config) { c.Output.S3.SSE, c.Output.S3.KMSKeyID = "AES256", "alias/reports" },
+			`output.s3.kms_key_id: is only for output.s3.sse: aws:kms (got output.s3.sse "AES256")`},
+		{func(c *Config) { c.Output.S3.KMSKeyID = "alias/reports" },
+			`output.s3.kms_key_id: is only for output.s3.sse: aws:kms (got output.s3.sse "")`},
+		{func(c *Config) { c.Source.S3.SSE = "aws:kms" },
+			`source.s3.sse: must be empty: the archive is only read, never written; to encrypt what reverify writes, set output.s3.sse (got "aws:kms")`},
+		{func(c *Config) { c.Source.S3.KMSKeyID = "alias/archive" },
+			`source.s3.kms_key_id: must be empty: the archive is only read, never written; to encrypt what reverify writes with a KMS key, ` +
+				`set output.s3.sse: aws:kms and output.s3.kms_key_id (got "alias/archive")`},
+	} {
+		c := withCreds(Default())
+		tc.mutate(&c)
+		err := c.Validate()
+		if assert.Error(t, err, tc.want) {
+			assert.Equal(t, tc.want, err.Error())
+		}
+	}
+}
+
+// The encryption keys load from YAML and REVERIFY_* like any other, reach
+// the output's S3 options, and a refused one stops Load naming the key.
+func TestLoadS3Encryption(t *testing.T) {
+	c, err := Load([]byte("output:\n  uri: s3://bucket/reports\n  s3:\n    sse: aws:kms\n    kms_key_id: alias/reports\n"), creds)
+	require.NoError(t, err)
+	assert.Equal(t, "aws:kms", c.OutputS3().SSE)
+	assert.Equal(t, "alias/reports", c.OutputS3().KMSKeyID)
+	c, err = Load(nil, append([]string{"REVERIFY_OUTPUT_S3_SSE=AES256"}, creds...))
+	require.NoError(t, err)
+	assert.Equal(t, "AES256", c.OutputS3().SSE)
+	_, err = Load([]byte("source:\n  s3:\n    sse: AES256\n"), creds)
+	assert.ErrorContains(t, err, "source.s3.sse: must be empty: the archive is only read")
+	_, err = Load(nil, append([]string{"REVERIFY_OUTPUT_S3_SSE=kms"}, creds...))
+	assert.ErrorContains(t, err, `output.s3.sse: must be ""`)
 }

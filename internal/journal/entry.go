@@ -62,6 +62,10 @@ type Entry struct {
 	// Attempt and RunStart (TypeRun).
 	Attempt  string    `json:"attempt,omitempty"`
 	RunStart time.Time `json:"run_start,omitzero"`
+	// Status and TraceID: the API's answer to a dossier's deletion
+	// (TypeDeleted, in the dossier log: see DossierLog).
+	Status  int    `json:"status,omitempty"`
+	TraceID string `json:"trace_id,omitempty"`
 }
 
 // Final is what a record's row is made from once its process left polling,

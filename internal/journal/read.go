@@ -23,6 +23,12 @@ type State struct {
 	Records  map[string]*Record
 	// Attempts counts the earlier attempts found.
 	Attempts int
+	// FinalObjects are the journal objects holding final entries: what
+	// Writer.Adopt takes the committed results out of.
+	FinalObjects []string
+	// Deletions are the dossiers the caller deleted while resuming (a
+	// record's stray second dossier), for the attempt's dossier log.
+	Deletions []Entry
 }
 
 // Record is what the journal knows of one record.
@@ -72,6 +78,18 @@ func (s *State) MarkCommitted(id string) {
 	r.Committed, r.Final = true, nil
 }
 
+// PendingFinals are the records whose final entries are still needed: their
+// outcome is known and their row is not committed (Writer.Adopt).
+func (s *State) PendingFinals() []string {
+	var ids []string
+	for id, r := range s.Records {
+		if r.Final != nil && !r.Committed {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // apply folds one entry of attempt in. Entries must come in the order they
 // were written, attempt after attempt.
 func (s *State) apply(e *Entry, attempt string) {
@@ -116,6 +134,27 @@ func (s *State) apply(e *Entry, attempt string) {
 // do not decode (a line cut by a crash) are skipped; an entry of a version
 // this package does not read is an error that says what to do.
 func Read(ctx context.Context, store blob.Store, prefix string) (*State, error) {
+	keys, err := objects(ctx, store, prefix)
+	if err != nil {
+		return nil, err
+	}
+	st := NewState()
+	attempts := map[string]bool{}
+	for _, key := range keys {
+		if err := readObject(ctx, store, key, attemptOf(prefix, key), st, attempts); err != nil {
+			return nil, err
+		}
+	}
+	st.Attempts = len(attempts)
+	return st, nil
+}
+
+// objects lists the journal objects below prefix in the order they were
+// written. Attempt ids start with their number (report.AttemptID): sorting
+// the keys puts the attempts in the order they ran, and each attempt's
+// objects in order. The fold depends on it: a later attempt's entries must
+// come after an earlier one's.
+func objects(ctx context.Context, store blob.Store, prefix string) ([]string, error) {
 	var keys []string
 	err := store.List(ctx, prefix, func(o blob.Object) error {
 		if strings.HasSuffix(o.Key, ".jsonl") {
@@ -126,20 +165,63 @@ func Read(ctx context.Context, store blob.Store, prefix string) (*State, error) 
 	if err != nil && !errors.Is(err, blob.ErrNotFound) {
 		return nil, fail(fmt.Errorf("read: %w", err))
 	}
-	// Attempt ids start with their number (report.AttemptID): sorting the
-	// keys puts the attempts in the order they ran, and each attempt's
-	// checkpoints in order. The fold depends on it: a later attempt's
-	// entries must come after an earlier one's.
 	sort.Strings(keys)
-	st := NewState()
-	attempts := map[string]bool{}
+	return keys, nil
+}
+
+// Each hands over every entry of every attempt below prefix, in the order
+// they were written, with the attempt that wrote it (for a log in this
+// format that is not folded into a State: the dossier log).
+func Each(ctx context.Context, store blob.Store, prefix string, fn func(attempt string, e Entry) error) error {
+	keys, err := objects(ctx, store, prefix)
+	if err != nil {
+		return err
+	}
 	for _, key := range keys {
-		if err := readObject(ctx, store, key, attemptOf(prefix, key), st, attempts); err != nil {
-			return nil, err
+		err := eachLine(ctx, store, key, func(e *Entry) error {
+			if e == nil {
+				return nil
+			}
+			return fn(attemptOf(prefix, key), *e)
+		})
+		if err != nil {
+			return err
 		}
 	}
-	st.Attempts = len(attempts)
-	return st, nil
+	return nil
+}
+
+// eachLine decodes the entries of one object; a line cut by a crash (or
+// otherwise undecodable, but not blank) is handed over as nil.
+func eachLine(ctx context.Context, store blob.Store, key string, fn func(*Entry) error) error {
+	rc, err := store.Open(ctx, key)
+	if err != nil {
+		return fail(fmt.Errorf("read %s: %w", store.KeyURI(key), err))
+	}
+	defer rc.Close()
+	br := bufio.NewReaderSize(rc, 1<<20)
+	for {
+		line, err := br.ReadBytes('\n')
+		e, ok, derr := decode(line)
+		switch {
+		case derr != nil:
+			return fail(fmt.Errorf("read %s: %w", store.KeyURI(key), derr))
+		case ok:
+			if ferr := fn(&e); ferr != nil {
+				return ferr
+			}
+		case len(bytes.TrimSpace(line)) > 0:
+			if ferr := fn(nil); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fail(fmt.Errorf("read %s: %w", store.KeyURI(key), err))
+		}
+	}
 }
 
 // attemptOf is the attempt whose journal object key is: <prefix><attempt>.jsonl
@@ -153,29 +235,23 @@ func attemptOf(prefix, key string) string {
 }
 
 func readObject(ctx context.Context, store blob.Store, key, attempt string, st *State, attempts map[string]bool) error {
-	rc, err := store.Open(ctx, key)
-	if err != nil {
-		return fail(fmt.Errorf("read %s: %w", store.KeyURI(key), err))
-	}
-	defer rc.Close()
-	br := bufio.NewReaderSize(rc, 1<<20)
-	for {
-		line, err := br.ReadBytes('\n')
-		if e, ok, derr := decode(line); derr != nil {
-			return fail(fmt.Errorf("read %s: %w", store.KeyURI(key), derr))
-		} else if ok {
-			st.apply(&e, attempt)
-			if e.Type == TypeRun {
-				attempts[e.Attempt] = true
+	finals := false
+	return eachLine(ctx, store, key, func(e *Entry) error {
+		switch {
+		case e == nil, e.Type == TypeFinal:
+			// A cut line may be part of a final entry: compaction drops it.
+			if !finals {
+				finals = true
+				st.FinalObjects = append(st.FinalObjects, key)
 			}
+		case e.Type == TypeRun:
+			attempts[e.Attempt] = true
 		}
-		if err == io.EOF {
-			return nil
+		if e != nil {
+			st.apply(e, attempt)
 		}
-		if err != nil {
-			return fail(fmt.Errorf("read %s: %w", store.KeyURI(key), err))
-		}
-	}
+		return nil
+	})
 }
 
 // wire is an entry of any version this package reads: version 2, and

@@ -48,32 +48,56 @@ type Writer struct {
 	closing bool
 	closed  chan struct{} // closed by Close
 	done    chan struct{} // closed when the flusher ends
+
+	// Compaction (compact.go): the final entries on storage whose rows are
+	// not yet committed, and where every final entry went.
+	store       blob.Store
+	bufFinals   []string            // records of the final entries in buf
+	pending     map[string]bool     // records whose final entry is still needed
+	tracked     map[string][]string // object -> records of the final entries it holds
+	adopted     []string            // earlier attempts' objects holding final entries
+	rotate      bool                // compaction asks the flusher to seal the current object
+	rotations   uint64
+	flusherGone bool
+	passMu      sync.Mutex    // one compaction pass at a time
+	compact     chan struct{} // kicks the compactor
+	compacted   chan struct{} // closed when the compactor ends
+	cerr        error         // the last compaction error (retried by the next pass)
 }
 
 type sink interface {
-	write(ctx context.Context, data []byte) error
+	// write writes data and returns the key of the object that holds it.
+	write(ctx context.Context, data []byte) (string, error)
+	// current is the object the next write appends to ("" when every
+	// write is an object of its own).
+	current() string
+	// seal ends the current object: the next write goes to a new one.
+	seal(ctx context.Context) error
 	close() error
 }
 
 // Open starts the journal of an attempt below prefix in store. flushEvery is
 // the checkpoint interval where the store cannot append (0: the default).
 func Open(ctx context.Context, store blob.Store, prefix, attempt string, flushEvery time.Duration) (*Writer, error) {
-	j := &Writer{flushEvery: flushEvery, kick: make(chan struct{}, 1), closed: make(chan struct{}), done: make(chan struct{})}
+	j := &Writer{flushEvery: flushEvery, kick: make(chan struct{}, 1), closed: make(chan struct{}), done: make(chan struct{}),
+		store: store, pending: map[string]bool{}, tracked: map[string][]string{},
+		compact: make(chan struct{}, 1), compacted: make(chan struct{})}
 	if j.flushEvery <= 0 {
 		j.flushEvery = DefaultFlushEvery
 	}
 	j.cond = sync.NewCond(&j.mu)
 	if a, ok := store.(blob.Appender); ok {
-		w, err := a.Append(ctx, prefix+attempt+".jsonl")
-		if err != nil {
+		as := &appendSink{store: store, app: a, prefix: prefix + attempt + "/"}
+		if err := as.seal(ctx); err != nil {
 			return nil, fail(err)
 		}
-		j.sink, j.waitSync = &appendSink{w: w}, true
+		j.sink, j.waitSync = as, true
 		j.flushEvery = 0
 	} else {
 		j.sink = &objectSink{store: store, prefix: prefix + attempt + "/"}
 	}
 	go j.flusher(context.WithoutCancel(ctx))
+	go j.compactor(context.WithoutCancel(ctx))
 	return j, nil
 }
 
@@ -130,6 +154,11 @@ func (j *Writer) Append(ctx context.Context, e Entry) error {
 	}
 	j.buf = append(append(j.buf, line...), '\n')
 	j.seq++
+	if e.Type == TypeFinal {
+		// Its result is needed until the record's row is committed.
+		j.bufFinals = append(j.bufFinals, e.Record)
+		j.pending[e.Record] = true
+	}
 	my := j.seq
 	j.cond.Broadcast()
 	if !e.Durable() || !j.waitSync {
@@ -161,8 +190,17 @@ func encode(e Entry) ([]byte, error) {
 // for the next resume (the parts themselves say what is committed), so it is
 // not waited for; a journal that cannot take it fails at its next durable
 // entry.
+//
+// Once a part is committed the results of its rows are no longer needed in
+// the journal: the compactor removes their final entries (compact.go).
 func (j *Writer) Committed(part string, recordIDs []string) {
 	_ = j.Append(context.Background(), Entry{Type: TypeCommitted, Records: recordIDs, Part: part})
+	j.mu.Lock()
+	for _, id := range recordIDs {
+		delete(j.pending, id)
+	}
+	j.mu.Unlock()
+	j.kickCompactor()
 }
 
 // Sync returns once every entry appended before it is on storage. Where the
@@ -194,6 +232,12 @@ func (j *Writer) Sync(ctx context.Context) error {
 // write), every flushEvery for checkpoint objects, or at once when Sync asks.
 func (j *Writer) flusher(ctx context.Context) {
 	defer close(j.done)
+	defer func() {
+		j.mu.Lock()
+		j.flusherGone = true
+		j.cond.Broadcast()
+		j.mu.Unlock()
+	}()
 	var tick <-chan time.Time
 	if j.flushEvery > 0 {
 		t := time.NewTicker(j.flushEvery)
@@ -209,17 +253,21 @@ func (j *Writer) flusher(ctx context.Context) {
 			}
 		}
 		j.mu.Lock()
-		for tick == nil && len(j.buf) == 0 && !j.closing {
+		for tick == nil && len(j.buf) == 0 && !j.closing && !j.rotate {
 			j.cond.Wait()
 		}
-		closing := j.closing
-		data, upTo := j.buf, j.seq
-		j.buf = nil
+		closing, rotate := j.closing, j.rotate
+		data, upTo, finals := j.buf, j.seq, j.bufFinals
+		j.buf, j.bufFinals = nil, nil
 		j.mu.Unlock()
 
 		var err error
+		var key string
 		if len(data) > 0 {
-			err = j.sink.write(ctx, data)
+			key, err = j.sink.write(ctx, data)
+		}
+		if err == nil && rotate {
+			err = j.sink.seal(ctx)
 		}
 
 		j.mu.Lock()
@@ -228,6 +276,11 @@ func (j *Writer) flusher(ctx context.Context) {
 		}
 		if err == nil {
 			j.synced = upTo
+			j.track(key, finals)
+		}
+		if rotate {
+			j.rotate = false
+			j.rotations++
 		}
 		j.cond.Broadcast()
 		stop := j.err != nil || (closing && len(j.buf) == 0)
@@ -250,29 +303,76 @@ func (j *Writer) Close() error {
 	j.mu.Unlock()
 	close(j.closed)
 	<-j.done
+	<-j.compacted
 	cerr := j.sink.close()
 	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.err != nil {
-		return j.err
+	failed := j.err
+	j.mu.Unlock()
+	if failed != nil {
+		return failed
 	}
 	if cerr != nil {
 		return fail(cerr)
 	}
+	// Nothing is written any more: the last pass takes every final entry
+	// whose row is committed out of the journal, the last object included.
+	return j.compactPass(context.Background(), false)
+}
+
+// segmentKey names an attempt's n-th journal object.
+func segmentKey(prefix string, n int) string { return fmt.Sprintf("%s%08d.jsonl", prefix, n) }
+
+// appendSink appends to the attempt's current segment object and syncs every
+// write; seal starts the next one.
+type appendSink struct {
+	store  blob.Store
+	app    blob.Appender // store, appending
+	prefix string
+	n      int
+	key    string
+	w      blob.AppendWriter
+	empty  bool // nothing written to the current segment
+}
+
+func (s *appendSink) write(_ context.Context, data []byte) (string, error) {
+	s.empty = false
+	if _, err := s.w.Write(data); err != nil {
+		return "", err
+	}
+	return s.key, s.w.Sync()
+}
+
+func (s *appendSink) current() string { return s.key }
+
+func (s *appendSink) seal(ctx context.Context) error {
+	if s.w != nil {
+		if err := s.w.Close(); err != nil {
+			return err
+		}
+		s.w = nil
+	}
+	s.n++
+	key := segmentKey(s.prefix, s.n)
+	w, err := s.app.Append(ctx, key)
+	if err != nil {
+		return err
+	}
+	s.key, s.w, s.empty = key, w, true
 	return nil
 }
 
-// appendSink appends to one object and syncs every write.
-type appendSink struct{ w blob.AppendWriter }
-
-func (s *appendSink) write(_ context.Context, data []byte) error {
-	if _, err := s.w.Write(data); err != nil {
-		return err
+// close closes the current segment, and removes it when a seal left it
+// empty (the reader skips an empty one; this only keeps the folder tidy).
+func (s *appendSink) close() error {
+	if s.w == nil {
+		return nil
 	}
-	return s.w.Sync()
+	err := s.w.Close()
+	if err == nil && s.empty && s.n > 1 {
+		err = s.store.Delete(context.Background(), s.key)
+	}
+	return err
 }
-
-func (s *appendSink) close() error { return s.w.Close() }
 
 // objectSink writes each batch as the next checkpoint object.
 type objectSink struct {
@@ -281,9 +381,14 @@ type objectSink struct {
 	n      int
 }
 
-func (s *objectSink) write(ctx context.Context, data []byte) error {
+func (s *objectSink) write(ctx context.Context, data []byte) (string, error) {
 	s.n++
-	return s.store.Put(ctx, fmt.Sprintf("%s%08d.jsonl", s.prefix, s.n), data)
+	key := segmentKey(s.prefix, s.n)
+	return key, s.store.Put(ctx, key, data)
 }
+
+func (s *objectSink) current() string { return "" }
+
+func (s *objectSink) seal(context.Context) error { return nil }
 
 func (s *objectSink) close() error { return nil }

@@ -152,9 +152,12 @@ func (p *Pipeline) deleteDossier(ctx context.Context, t *record) error {
 	if t.st.dossier == "" || t.st.dossierGone {
 		return nil
 	}
-	err := p.deps.API.DeleteDossier(ctx, t.st.dossier)
+	d, err := p.deps.API.DeleteDossierEvidence(ctx, t.st.dossier)
 	if err != nil && assure.StatusCodeOf(err) != http.StatusNotFound {
 		return fmt.Errorf("delete dossier: %w", err)
+	}
+	if err := p.logDossier(ctx, DeletionEntry(t.rec.ID, t.st.dossier, d, p.opt.Now())); err != nil {
+		return err
 	}
 	return p.journal(ctx, t.st.dossierDeleted(t.rec.ID))
 }

@@ -169,6 +169,9 @@ func (h *harness) attempt(ctx context.Context, opt pipeline.Options, hooks attem
 	jr, attempt, err := pipeline.BeginAttempt(ctx, h.out, opt.RunID, opt.Shard, opt.ShardCount, resume, time.Now(), 0)
 	require.NoError(h.t, err)
 	defer func() { require.NoError(h.t, jr.Close()) }()
+	dl, err := pipeline.OpenDossierLog(ctx, h.out, opt.RunID, opt.Shard, opt.ShardCount, attempt)
+	require.NoError(h.t, err)
+	defer func() { require.NoError(h.t, dl.Close()) }()
 	w, err := report.NewWriter(h.out, report.WriterConfig{RunID: opt.RunID, Shard: opt.Shard, ShardCount: opt.ShardCount,
 		Attempt: attempt, OnCommit: jr.Committed})
 	require.NoError(h.t, err)
@@ -178,7 +181,7 @@ func (h *harness) attempt(ctx context.Context, opt pipeline.Options, hooks attem
 		results = hooks.results
 	}
 	deps := pipeline.Deps{Archive: arch, API: client, Meter: meter, Rows: crashSink{w, hooks.crash},
-		Resume: resume, Results: results, Journal: jr}
+		Resume: resume, Results: results, Journal: jr, Dossiers: dl}
 	if hooks.onRow != nil {
 		deps.Progress = func(pr pipeline.Progress) { hooks.onRow(p, pr.Done) }
 	}

@@ -30,6 +30,7 @@ import (
 	"reverify/internal/assure"
 	"reverify/internal/fault"
 	"reverify/internal/journal"
+	"reverify/internal/privacy"
 	"reverify/internal/report"
 	"reverify/internal/source"
 )
@@ -49,7 +50,7 @@ type API interface {
 	CreateDossier(ctx context.Context, externalReference string, find assure.ReadBack[assure.Dossier]) (*assure.Dossier, error)
 	GetDossier(ctx context.Context, dossierID string) (*assure.DossierResponse, error)
 	ListDossiers(ctx context.Context) ([]assure.Dossier, error)
-	DeleteDossier(ctx context.Context, dossierID string) error
+	DeleteDossierEvidence(ctx context.Context, dossierID string) (assure.Deletion, error)
 	CreateProcess(ctx context.Context, dossierID string, req assure.CreateProcessRequest, clear assure.ReadBack[assure.ProcessResponse]) (*assure.ProcessResponse, error)
 	DeleteProcess(ctx context.Context, dossierID, processID string) error
 	SetImages(ctx context.Context, dossierID, processID string, imgs assure.Images) error
@@ -98,6 +99,12 @@ type Options struct {
 	DownloadResults bool
 	KeepDossiers    bool
 
+	// PersonalData is what the rows' identifier columns hold
+	// (output.personal_data; "" is privacy.Omit); HashKey is the key of
+	// privacy.Hash. Applied where a row is made (row.go).
+	PersonalData privacy.Policy
+	HashKey      privacy.Key
+
 	Threshold Threshold
 
 	// GracePeriod: after Stop, how long in-flight processes are still polled
@@ -132,6 +139,10 @@ type Deps struct {
 	Rows    RowSink
 	Results ResultStore // required when Options.DownloadResults
 	Journal Journal     // optional: nil records nothing
+	// Dossiers is the dossier log (report.DossierLogPrefix): every dossier
+	// created and every deletion with the API's answer, the evidence of
+	// deletion. Optional: nil records nothing.
+	Dossiers Journal
 	// Resume holds what earlier attempts of the same run left.
 	Resume *journal.State
 	// Progress, when set, is called with a snapshot after every row.
@@ -205,6 +216,18 @@ func New(opt Options, deps Deps) (*Pipeline, error) {
 	if opt.DownloadResults && deps.Results == nil {
 		return nil, errors.New("pipeline: downloading results needs a result store")
 	}
+	if opt.PersonalData == "" {
+		opt.PersonalData = privacy.Omit
+	}
+	switch {
+	case !opt.PersonalData.Valid():
+		return nil, fmt.Errorf("pipeline: personal data policy %q unknown", string(opt.PersonalData))
+	case opt.PersonalData == privacy.Hash && len(opt.HashKey) < privacy.MinKeyBytes:
+		return nil, errors.New("pipeline: the hash policy needs a key")
+	case opt.DownloadResults && opt.PersonalData != privacy.Include:
+		// A zip holds the images and the whole result: every identifier.
+		return nil, fmt.Errorf("pipeline: downloading results needs the personal data policy include (got %s)", opt.PersonalData)
+	}
 	if opt.ShardCount < 1 || opt.Shard < 0 || opt.Shard >= opt.ShardCount {
 		return nil, fmt.Errorf("pipeline: shard %d/%d out of range", opt.Shard, opt.ShardCount)
 	}
@@ -223,6 +246,9 @@ func New(opt Options, deps Deps) (*Pipeline, error) {
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Dossiers == nil {
+		deps.Dossiers = nopJournal{}
 	}
 	if deps.Journal == nil {
 		deps.Journal = nopJournal{}
@@ -257,6 +283,14 @@ func InShard(recordID string, k, n int) bool {
 // the context's error.
 func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 	res := Result{Started: p.opt.Now()}
+	// What resuming deleted (stray dossiers) goes in this attempt's log.
+	if p.deps.Resume != nil {
+		for _, e := range p.deps.Resume.Deletions {
+			if err := p.logDossier(ctx, e); err != nil {
+				return res, err
+			}
+		}
+	}
 	if err := p.loadDocumentTypes(ctx); err != nil {
 		return res, err
 	}

@@ -14,6 +14,7 @@ import (
 	"reverify/internal/assure"
 	"reverify/internal/assure/emulator"
 	"reverify/internal/blob"
+	"reverify/internal/journal"
 	"reverify/internal/pipeline"
 	"reverify/internal/report"
 	"reverify/internal/source"
@@ -213,10 +214,12 @@ func TestARerunCutShortIsResumed(t *testing.T) {
 			}})
 		require.ErrorIs(t, err, context.Canceled)
 	}
-	check := func(h *harness, runID string) {
-		res, err := h.attempt(context.Background(), h.options(runID), attemptHooks{})
+	check := func(h *harness, runID string, redrive pipeline.Redrive) {
+		res, err := h.attempt(context.Background(), h.options(runID), attemptHooks{redrive: redrive})
 		require.NoError(t, err)
-		assert.Positive(t, res.Totals.Records)
+		if redrive == pipeline.RedriveNone {
+			assert.Positive(t, res.Totals.Records, "the killed attempt's records finished")
+		}
 		rows := h.rows(runID)
 		h.checkOutcomes(rows)
 		for _, r := range rows {
@@ -235,7 +238,7 @@ func TestARerunCutShortIsResumed(t *testing.T) {
 		_, err := h.attempt(context.Background(), opt, attemptHooks{})
 		require.NoError(t, err)
 		kill(h, "run-cut", pipeline.RedriveNone)
-		check(h, "run-cut")
+		check(h, "run-cut", pipeline.RedriveNone)
 	})
 	t.Run("redriving errors", func(t *testing.T) {
 		h := newHarness(t, 40, nil)
@@ -248,6 +251,72 @@ func TestARerunCutShortIsResumed(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, h.emu.SetFaults(emulator.Faults{}))
 		kill(h, "run-cut", pipeline.RedriveRetryable)
-		check(h, "run-cut") // without redrive
+		// The records the killed redrive took up (it journaled their
+		// dossiers: the first attempt's create dossier always failed) are
+		// finished by a rerun without redrive; how many it reached before
+		// the kill depends on the machine's speed, and those it did not are
+		// left to a redrive, as the first attempt left them.
+		st, err := journal.Read(context.Background(), h.out, report.JournalPrefix("run-cut", 0, 1))
+		require.NoError(t, err)
+		takenUp := map[string]bool{}
+		for id, r := range st.Records {
+			if r.Dossier != "" {
+				takenUp[id] = true
+			}
+		}
+		require.NotEmpty(t, takenUp)
+		_, err = h.attempt(context.Background(), h.options("run-cut"), attemptHooks{})
+		require.NoError(t, err)
+		for _, r := range h.rows("run-cut") {
+			if takenUp[r.RecordID] {
+				assert.Equal(t, h.expected[r.RecordID].Outcome, r.Outcome, "%s: taken up by the killed redrive", r.RecordID)
+			} else if h.expected[r.RecordID].Outcome != report.OutcomeSkipped {
+				assert.Equal(t, report.OutcomeError, r.Outcome, "%s: not redriven without --redrive", r.RecordID)
+			}
+		}
+		assert.LessOrEqual(t, h.emu.Counters().VerificationsStarted, int64(h.nonSkipped()))
+		check(h, "run-cut", pipeline.RedriveRetryable) // the rest
 	})
+}
+
+// Every dossier's deletion is recorded with the API's answer, without
+// personal data, and the counts say nothing is left; a timeout's dossier is
+// left on purpose until a later attempt polls it again and deletes it.
+func TestDeletionsAreRecorded(t *testing.T) {
+	h := newHarness(t, 30, func(c *emulator.Config) {
+		c.Processing = emulator.Latency{Median: 6 * time.Minute, Sigma: 0.3, Min: 200 * time.Second, Max: 800 * time.Second}
+	})
+	ctx := context.Background()
+	logs := []string{report.DossierLogPrefix("run-del", 0, 1)}
+	opt := h.options("run-del")
+	opt.Poll.Deadline = time.Millisecond // every record a timeout: dossiers kept
+	_, err := h.attempt(ctx, opt, attemptHooks{})
+	require.NoError(t, err)
+	c, err := pipeline.DossierCounts(ctx, h.out, logs)
+	require.NoError(t, err)
+	live := h.emu.Counters().DossiersLive
+	assert.Positive(t, live)
+	assert.Equal(t, live, c.Left, "the timeouts' dossiers, kept to be polled again")
+
+	_, err = h.attempt(ctx, h.options("run-del"), attemptHooks{})
+	require.NoError(t, err)
+	h.checkCounters()
+	c, err = pipeline.DossierCounts(ctx, h.out, logs)
+	require.NoError(t, err)
+	assert.Zero(t, c.Left)
+	assert.Equal(t, c.Created, c.Deleted)
+	assert.EqualValues(t, h.emu.Counters().DossiersCreated, c.Created, "every dossier the API created is in the log")
+
+	n := 0
+	require.NoError(t, journal.Each(ctx, h.out, logs[0], func(_ string, e journal.Entry) error {
+		if e.Type == journal.TypeDeleted {
+			n++
+			assert.Equal(t, 204, e.Status, e.Dossier)
+			assert.NotEmpty(t, e.Dossier)
+			assert.False(t, e.Time.IsZero())
+			assert.Nil(t, e.Final, "no result in the dossier log")
+		}
+		return nil
+	}))
+	assert.EqualValues(t, c.Deleted, n)
 }

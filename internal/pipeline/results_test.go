@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/blob"
+	"reverify/internal/privacy"
 	"reverify/internal/report"
 )
 
@@ -24,6 +25,7 @@ func TestAZipNotStoredKeepsItsDossier(t *testing.T) {
 	const runID = "run-zips"
 	opt := h.options(runID)
 	opt.DownloadResults = true
+	opt.PersonalData = privacy.Include // zips hold every identifier
 	broken := &failingPuts{Store: h.out}
 	broken.fail.Store(true)
 	res, err := h.attempt(ctx, opt, attemptHooks{results: broken})

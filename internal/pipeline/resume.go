@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -21,7 +22,7 @@ type ReconcileAPI interface {
 	EachProcess(ctx context.Context, q assure.ProcessQuery, fn func(assure.ListedProcess) error) error
 	ListDossiers(ctx context.Context) ([]assure.Dossier, error)
 	GetDossier(ctx context.Context, dossierID string) (*assure.DossierResponse, error)
-	DeleteDossier(ctx context.Context, dossierID string) error
+	DeleteDossierEvidence(ctx context.Context, dossierID string) (assure.Deletion, error)
 }
 
 // listWindow is how far back the API lists processes.
@@ -201,9 +202,12 @@ func reconcile(ctx context.Context, api ReconcileAPI, st *journal.State, keptErr
 		default:
 			// A second dossier of the record (a create whose answer was lost):
 			// nothing started in it, or the process list would have said so.
-			if err := api.DeleteDossier(ctx, d.DossierID); err != nil && assure.StatusCodeOf(err) != http.StatusNotFound {
+			del, err := api.DeleteDossierEvidence(ctx, d.DossierID)
+			if err != nil && assure.StatusCodeOf(err) != http.StatusNotFound {
 				log.Warn("stray dossier not deleted", "record_id", id, "dossier_id", d.DossierID, "error", err)
+				return nil
 			}
+			st.Deletions = append(st.Deletions, DeletionEntry(id, d.DossierID, del, time.Now()))
 		}
 		return nil
 	}
@@ -260,6 +264,9 @@ func BeginAttempt(ctx context.Context, out blob.Store, runID string, shard, coun
 	if err != nil {
 		return nil, "", err
 	}
+	// The earlier attempts' results whose rows are committed leave the
+	// journal; the others stay until this attempt commits their rows.
+	j.Adopt(resume.FinalObjects, resume.PendingFinals())
 	return j, attempt, nil
 }
 
@@ -278,15 +285,38 @@ type CleanupResult struct {
 	Found   int // dossiers of the run still at the API
 	Deleted int
 	Failed  int
+	// Left are the dossiers found (CleanupOptions.List: nothing is deleted).
+	Left []LeftDossier
+}
+
+// LeftDossier is a dossier of a run still at the API.
+type LeftDossier struct {
+	Dossier, Record string
+	// Via says how it was found: "journal" (an attempt recorded it and not
+	// its deletion) or "api" (the API lists it with the run's external
+	// reference).
+	Via string
+}
+
+// CleanupOptions say how Cleanup works.
+type CleanupOptions struct {
+	// List finds the dossiers left without deleting any.
+	List bool
+	// Dossiers, when set, records each deletion with the API's answer
+	// (report.CleanupLogPrefix: the evidence of deletion).
+	Dossiers Journal
 }
 
 // Cleanup deletes every dossier a run created and did not delete: those its
 // journals name, and those the API lists with the run's external
 // reference. Timed-out records' dossiers are deleted too (their processes
-// can no longer be collected afterwards).
-func Cleanup(ctx context.Context, out blob.Store, api ReconcileAPI, runID string, log *slog.Logger) (CleanupResult, error) {
+// can no longer be collected afterwards). With opt.List it deletes nothing
+// and returns what it would delete: a dossier only the journal names is
+// looked up first (a free read), so that one whose deletion the journal did
+// not record is not listed.
+func Cleanup(ctx context.Context, out blob.Store, api ReconcileAPI, runID string, opt CleanupOptions, log *slog.Logger) (CleanupResult, error) {
 	var res CleanupResult
-	targets := map[string]string{} // dossier → record
+	targets := map[string]LeftDossier{}
 	var runStart time.Time
 	shards, err := report.Shards(ctx, out, runID)
 	if err != nil {
@@ -302,23 +332,46 @@ func Cleanup(ctx context.Context, out blob.Store, api ReconcileAPI, runID string
 		}
 		for id, r := range st.Records {
 			if r.Dossier != "" && !r.Deleted {
-				targets[r.Dossier] = id
+				targets[r.Dossier] = LeftDossier{Dossier: r.Dossier, Record: id, Via: "journal"}
 			}
 		}
 	}
+	listed := func(id, dossier string) {
+		targets[dossier] = LeftDossier{Dossier: dossier, Record: id, Via: "api"}
+	}
 	err = eachRunObject(ctx, api, runID, runStart, func(string) bool { return true },
-		func(id string, p assure.ListedProcess) error { targets[p.Dossier.DossierID] = id; return nil },
-		func(id string, d assure.Dossier) error { targets[d.DossierID] = id; return nil })
+		func(id string, p assure.ListedProcess) error { listed(id, p.Dossier.DossierID); return nil },
+		func(id string, d assure.Dossier) error { listed(id, d.DossierID); return nil })
 	if err != nil {
 		return res, err
 	}
-	for dossier, id := range targets {
-		err := api.DeleteDossier(ctx, dossier)
+	ids := make([]string, 0, len(targets))
+	for d := range targets {
+		ids = append(ids, d)
+	}
+	sort.Strings(ids)
+	for _, dossier := range ids {
+		t := targets[dossier]
+		if opt.List {
+			if t.Via == "journal" {
+				_, err := api.GetDossier(ctx, dossier)
+				if assure.StatusCodeOf(err) == http.StatusNotFound {
+					continue // deleted; the journal did not record it
+				}
+				if err != nil && fault.Fatal(err) {
+					return res, err
+				}
+			}
+			res.Found++
+			res.Left = append(res.Left, t)
+			continue
+		}
+		d, err := api.DeleteDossierEvidence(ctx, dossier)
 		switch {
 		case err == nil:
 			res.Found++
 			res.Deleted++
-			log.Info("dossier deleted", "record_id", id, "dossier_id", dossier)
+			log.Info("dossier deleted", "record_id", t.Record, "dossier_id", dossier)
 		case assure.StatusCodeOf(err) == http.StatusNotFound:
 			// Already gone.
 		default:
@@ -327,7 +380,13 @@ func Cleanup(ctx context.Context, out blob.Store, api ReconcileAPI, runID string
 			}
 			res.Found++
 			res.Failed++
-			log.Warn("dossier not deleted", "record_id", id, "dossier_id", dossier, "error", err)
+			log.Warn("dossier not deleted", "record_id", t.Record, "dossier_id", dossier, "error", err)
+			continue
+		}
+		if opt.Dossiers != nil {
+			if err := opt.Dossiers.Append(ctx, DeletionEntry(t.Record, dossier, d, time.Now())); err != nil {
+				return res, err
+			}
 		}
 	}
 	return res, nil

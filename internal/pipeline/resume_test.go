@@ -155,12 +155,12 @@ type deleteWatcher struct {
 	deleted, early atomic.Int64
 }
 
-func (d *deleteWatcher) DeleteDossier(ctx context.Context, dossierID string) error {
+func (d *deleteWatcher) DeleteDossierEvidence(ctx context.Context, dossierID string) (assure.Deletion, error) {
 	d.deleted.Add(1)
 	if !d.check(dossierID) {
 		d.early.Add(1)
 	}
-	return d.Client.DeleteDossier(ctx, dossierID)
+	return d.Client.DeleteDossierEvidence(ctx, dossierID)
 }
 
 // A process an earlier attempt created (and journaled) but did not start is

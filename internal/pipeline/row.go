@@ -2,12 +2,14 @@ package pipeline
 
 import (
 	"reverify/internal/assure"
+	"reverify/internal/privacy"
 	"reverify/internal/report"
 )
 
 // row makes a record's output row, once, when the record reaches the writer:
 // from the record as listed, its state, its final process and its effort.
-// It is the only place that assigns report.Row fields. (The writer adds its
+// It is the only place that assigns report.Row fields, and the only place
+// the personal-data policy is applied (personalData). (The writer adds its
 // own: run id, shard, recorded_at.)
 func (p *Pipeline) row(t *record) report.Row {
 	r, st, end := t.rec, &t.st, t.st.end
@@ -47,11 +49,40 @@ func (p *Pipeline) row(t *record) report.Row {
 	if end.process != nil {
 		resultColumns(&row, end.process)
 	}
+	p.personalData(&row)
 	row.Reason = report.PrimaryReason(&row)
 	if row.PreviousOutcome != nil {
 		row.OutcomeChanged = report.OutcomeChanged(*row.PreviousOutcome, row.Outcome)
 	}
 	return row
+}
+
+// personalData applies output.personal_data to the row's direct
+// identifiers — here, where the row is made, and nowhere else, so that a row
+// of a resumed record (made from the journal) follows it too. Include keeps
+// them as the API sent them. Omit makes them NULL. Hash replaces each string
+// identifier with its HMAC and moves the date of birth to
+// date_of_birth_hmac, the HMAC of its YYYY-MM-DD (package privacy defines
+// the input). result_json is NULL under both: the raw answer repeats every
+// identifier, and the hash of a whole document would join nothing.
+func (p *Pipeline) personalData(row *report.Row) {
+	switch p.opt.PersonalData {
+	case privacy.Include:
+		return
+	case privacy.Hash:
+		for _, col := range []**string{&row.FirstName, &row.LastName, &row.DocumentNumber, &row.PersonalIdentificationNumber} {
+			if *col != nil {
+				*col = new(privacy.HMAC(p.opt.HashKey, **col))
+			}
+		}
+		if row.DateOfBirth != nil {
+			row.DateOfBirthHMAC = new(privacy.HMAC(p.opt.HashKey, report.DaysDate(row.DateOfBirth)))
+		}
+	default: // privacy.Omit (New made "" Omit and refused anything else)
+		row.FirstName, row.LastName, row.DocumentNumber, row.PersonalIdentificationNumber = nil, nil, nil, nil
+	}
+	row.DateOfBirth = nil
+	row.ResultJSON = nil
 }
 
 // resultColumns fills the columns a final process answers: its reasons, the

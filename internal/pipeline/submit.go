@@ -9,6 +9,7 @@ import (
 
 	"reverify/internal/assure"
 	"reverify/internal/fault"
+	"reverify/internal/journal"
 	"reverify/internal/pictureid"
 	"reverify/internal/source"
 )
@@ -163,6 +164,9 @@ func (p *Pipeline) createDossier(ctx context.Context, t *record) error {
 	})
 	if err != nil {
 		return fmt.Errorf("create dossier: %w", err)
+	}
+	if err := p.logDossier(ctx, journal.Entry{Type: journal.TypeDossier, Record: t.rec.ID, Dossier: d.DossierID}); err != nil {
+		return err
 	}
 	return p.journal(ctx, t.st.dossierCreated(t.rec.ID, d.DossierID))
 }

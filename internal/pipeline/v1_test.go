@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/blob"
+	"reverify/internal/privacy"
 	"reverify/internal/report"
 	"reverify/internal/specimen"
 )
@@ -26,7 +27,9 @@ func TestV1JournalResumes(t *testing.T) {
 	copyTree(t, "testdata/v1-run/out", h.out.(*blob.Local).Root())
 	const runID = "v1-fixture"
 
-	_, err := h.attempt(context.Background(), h.options(runID), attemptHooks{})
+	opt := h.options(runID)
+	opt.PersonalData = privacy.Include // v1 wrote every column: compared below
+	_, err := h.attempt(context.Background(), opt, attemptHooks{})
 	require.NoError(t, err)
 
 	c := h.emu.Counters()

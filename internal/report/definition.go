@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,12 +47,23 @@ type Definition struct {
 	MinHeight          int    `json:"source_min_height"`
 	// What a row holds.
 	DownloadResults bool `json:"output_download_results"`
+	// PersonalData is output.personal_data (privacy.Policy); empty (a
+	// definition recorded before it existed) compares as "include", what
+	// rows held then.
+	// HashKeyID names the key of the hash policy (privacy.KeyID), so that a
+	// run's hashes all join: empty under the other policies.
+	PersonalData string `json:"output_personal_data,omitempty"`
+	HashKeyID    string `json:"output_hash_key_id,omitempty"`
 
 	// When the first attempt recorded it.
 	CreatedAt time.Time `json:"created_at"`
 }
 
 const definitionVersion = 1
+
+// definitionPersonalDataBefore is the personal-data policy of a definition
+// recorded before output.personal_data existed: every column was written.
+const definitionPersonalDataBefore = "include"
 
 // settings lists the defining settings by their configuration keys.
 func (d Definition) settings() [][2]string {
@@ -70,6 +82,8 @@ func (d Definition) settings() [][2]string {
 		{"source.min_width", strconv.Itoa(d.MinWidth)},
 		{"source.min_height", strconv.Itoa(d.MinHeight)},
 		{"output.download_results", strconv.FormatBool(d.DownloadResults)},
+		{"output.personal_data", cmp.Or(d.PersonalData, definitionPersonalDataBefore)},
+		{"the hash key (output.hash_key_file; its key id)", d.HashKeyID},
 	}
 }
 

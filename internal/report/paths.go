@@ -89,6 +89,18 @@ func JournalPrefix(runID string, shard, count int) string {
 	return ShardPrefix(runID, shard, count) + "journal/"
 }
 
+// DossierLogPrefix is the folder of a shard's dossier log, with a trailing
+// slash: `runs/<run_id>/shard-<K>-of-<N>/dossiers/`. It records every dossier
+// an attempt created and every deletion with the API's answer (the evidence
+// of deletion), in the journal's format, without personal data.
+func DossierLogPrefix(runID string, shard, count int) string {
+	return ShardPrefix(runID, shard, count) + "dossiers/"
+}
+
+// CleanupLogPrefix is the folder of the dossier log of `batch cleanup`:
+// `runs/<run_id>/cleanup/dossiers/`.
+func CleanupLogPrefix(runID string) string { return RunPrefix(runID) + "cleanup/dossiers/" }
+
 // ResultKey is the key of a record's full-result zip:
 // `runs/<run_id>/results/<name>.zip`, one flat object per record. The name
 // is the record id with every byte outside A-Z a-z 0-9 . _ - written as %XX

@@ -97,7 +97,9 @@ type Row struct {
 	ErrorMessage  *string        `parquet:"error_message,optional"`
 
 	// Final result (finalResult, or providerSpecific.document when the
-	// process was not accepted).
+	// process was not accepted). The identifiers among them (names, date of
+	// birth, document and personal numbers, and ResultJSON) are NULL or
+	// hashed unless output.personal_data is include (internal/privacy).
 	FirstName                    *string `parquet:"first_name,optional"`
 	LastName                     *string `parquet:"last_name,optional"`
 	DateOfBirth                  *int32  `parquet:"date_of_birth,optional,date"`
@@ -110,6 +112,10 @@ type Row struct {
 	IssuingCountry               *string `parquet:"issuing_country,optional,dict"`
 	PersonalIdentificationNumber *string `parquet:"personal_identification_number,optional"`
 	SimilarityScore              *string `parquet:"similarity_score,optional,dict"`
+	// DateOfBirthHMAC is the keyed hash of the date of birth (YYYY-MM-DD)
+	// under output.personal_data: hash, when DateOfBirth is NULL
+	// (internal/privacy).
+	DateOfBirthHMAC *string `parquet:"date_of_birth_hmac,optional"`
 
 	// Security checks (providerSpecific.document.securityChecks): nil when
 	// the provider did not report the check.

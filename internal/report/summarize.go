@@ -181,8 +181,14 @@ func mergeStats(sums map[shardID]Summary, records int64) RunStats {
 	m.ExitCodes = map[int]int{}
 	var listed int64
 	allListed := true
+	first := true
 	for _, s := range sums {
 		st := s.RunStats
+		if first {
+			m.PersonalData, m.HashKeyID, first = st.PersonalData, st.HashKeyID, false
+		}
+		m.PersonalData = agreed(m.PersonalData, st.PersonalData)
+		m.HashKeyID = agreed(m.HashKeyID, st.HashKeyID)
 		m.StartedAt = minTime(m.StartedAt, st.StartedAt)
 		m.FinishedAt = maxTime(m.FinishedAt, st.FinishedAt)
 		m.Interrupted = m.Interrupted || st.Interrupted
@@ -213,6 +219,14 @@ func mergeStats(sums map[shardID]Summary, records int64) RunStats {
 		m.RecordsPerS = float64(records) / m.DurationS
 	}
 	return m
+}
+
+// agreed is a when b is the same, else "mixed".
+func agreed(a, b string) string {
+	if a == b {
+		return a
+	}
+	return "mixed"
 }
 
 // summaryCols is the projection of Row that Totals need: Summarize decodes

@@ -81,11 +81,38 @@ type RunStats struct {
 	ExitCodes map[int]int `json:"exit_codes,omitempty"`
 	// Listed is the number of records the attempt found in its shard.
 	Listed *int64 `json:"listed,omitempty"`
+	// PersonalData is the output.personal_data policy the rows were written
+	// under (omit, hash, include; fixed per run by its definition), and
+	// HashKeyID the key id of the hash policy (privacy.KeyID): hashes of two
+	// runs join only when their key ids are equal. A merged summary keeps
+	// each when every shard agrees, else says "mixed".
+	PersonalData string `json:"personal_data,omitempty"`
+	HashKeyID    string `json:"hash_key_id,omitempty"`
+	// Dossiers counts the run shard's dossiers over every attempt, from its
+	// dossier log (DossierLogPrefix) and the run's cleanup log.
+	Dossiers *DossierCounts `json:"dossiers,omitempty"`
 	// Extra holds further pipeline facts (strings, numbers) without a field.
 	Extra map[string]any `json:"extra,omitempty"`
 	// History lists every attempt of the run shard, oldest first: each
 	// attempt carries the history of the _summary.json it replaces.
 	History []AttemptStats `json:"history,omitempty"`
+}
+
+// DossierCounts are the dossiers a run (shard) created at the API, those
+// whose deletion the API confirmed (2xx, or 404: gone), and those left:
+// kept on purpose (timeouts, to be polled again; output.keep_dossiers) or
+// not deleted (see `batch cleanup --list`).
+type DossierCounts struct {
+	Created int64 `json:"created"`
+	Deleted int64 `json:"deleted"`
+	Left    int64 `json:"left"`
+}
+
+// Add adds o to c.
+func (c *DossierCounts) Add(o DossierCounts) {
+	c.Created += o.Created
+	c.Deleted += o.Deleted
+	c.Left += o.Left
 }
 
 // AttemptStats describes one attempt of a run shard.

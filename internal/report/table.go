@@ -121,6 +121,13 @@ func headerLines(s Summary) string {
 	if s.Interrupted {
 		t = append(t, "interrupted")
 	}
+	if s.PersonalData != "" {
+		t = append(t, "personal data "+s.PersonalData)
+	}
+	if d := s.Dossiers; d != nil {
+		t = append(t, fmt.Sprintf("dossiers created %s, deleted %s, left %s",
+			thousands(d.Created), thousands(d.Deleted), thousands(d.Left)))
+	}
 	if len(t) > 0 {
 		b.WriteString(strings.Join(t, "  "))
 		b.WriteByte('\n')

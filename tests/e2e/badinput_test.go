@@ -278,7 +278,7 @@ func TestBadInput(t *testing.T) {
 		emu := StartEmulator(t, nil)
 		out := filepath.Join(t.TempDir(), "out")
 		res := RunBatch(t, RunSpec{Emulator: emu, Source: arch.URI, Manifest: manifest, Output: out, RunID: "keys",
-			Sets: []string{"output.download_results=true"}})
+			Sets: []string{"output.download_results=true", "output.personal_data=include"}})
 		RequireExit(t, res, ExitIncomplete)
 		extra, _ := splitByOrigin(t, ReadRows(t, out), last)
 		require.Len(t, extra, len(ids))
@@ -310,7 +310,7 @@ func TestBadInput(t *testing.T) {
 		require.NoError(t, os.MkdirAll(filepath.Join(out, "runs", "zips"), 0o755))
 		blocker := filepath.Join(out, "runs", "zips", "results")
 		require.NoError(t, os.WriteFile(blocker, []byte("not a folder"), 0o644))
-		spec := RunSpec{Emulator: emu, Source: arch.URI, Output: out, RunID: "zips", Sets: []string{"output.download_results=true"}}
+		spec := RunSpec{Emulator: emu, Source: arch.URI, Output: out, RunID: "zips", Sets: []string{"output.download_results=true", "output.personal_data=include"}}
 		res := RunBatch(t, spec)
 		RequireExit(t, res, ExitInterrupted)
 		c := emu.Counters()
@@ -416,10 +416,13 @@ func TestBadInput(t *testing.T) {
 			"source.max_image_bytes": "1.5GiB", "source.max_pixels": "0", "source.min_width": "-1", "source.min_height": "-2",
 			"source.s3.region": "[eu-west-1]", "source.s3.endpoint": `"not a url"`, "source.s3.path_style": "maybe",
 			"source.s3.checksum_when_required": "often", "source.s3.max_attempts": "-1",
+			"source.s3.sse": "AES256", "source.s3.kms_key_id": "k",
 			"output.uri": `"ftp://example/out"`, "output.max_rows_per_part": "0", "output.max_part_age": "0s",
 			"output.download_results": "sometimes", "output.keep_dossiers": "y",
+			"output.personal_data": "hide", "output.hash_key_file": "[a, b]",
 			"output.s3.region": "{name: x}", "output.s3.endpoint": `"ftp://s3"`, "output.s3.path_style": "2",
 			"output.s3.checksum_when_required": "nope", "output.s3.max_attempts": "-3",
+			"output.s3.sse": "rot13", "output.s3.kms_key_id": "[k]",
 			"api.base_url": "api.signicat.com", "api.token_url": `"mailto:x"`, "api.client_secret_file": "[a, b]",
 			"api.rate": "0", "api.rate_per_shard": "-1", "api.burst": "0", "api.request_timeout": "0s",
 			"api.retry.max_attempts": "0", "api.retry.base_delay": "0s", "api.retry.max_delay": "-1s",

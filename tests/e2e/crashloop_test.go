@@ -15,6 +15,7 @@ package e2e
 //	           RELIABILITY.md and appends them to $REVERIFY_SOAK_FIGURES
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -31,6 +32,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"reverify/internal/assure/emulator"
+	"reverify/internal/blob"
 )
 
 // Soak knobs (environment).
@@ -240,6 +242,25 @@ func runCrashLoop(t *testing.T, cl crashLoop) {
 	assert.LessOrEqual(t, extraProcesses, bound, "extra processes (created %d for %d records that reach the API)", c.ProcessesCreated, nonSkipped)
 	extraDossiers := c.DossiersCreated - int64(nonSkipped)
 	assert.LessOrEqual(t, extraDossiers, bound, "extra dossiers (created %d)", c.DossiersCreated)
+
+	// Killed attempts left results in the journal; the last one, whose rows
+	// are all committed, took every one out (issue "Personal data only
+	// where the user wants it": the journal holds results only until their
+	// rows are committed).
+	finals := 0
+	jstore := OpenStore(t, out, s3)
+	require.NoError(t, jstore.List(context.Background(), "", func(o blob.Object) error {
+		if !strings.Contains(o.Key, "/journal/") {
+			return nil
+		}
+		b, err := jstore.Get(context.Background(), o.Key, 0)
+		if err != nil {
+			return err
+		}
+		finals += strings.Count(string(b), `"t":"final"`)
+		return nil
+	}))
+	assert.Zero(t, finals, "final entries (results) left in the journal after the last attempt")
 
 	parts := 0
 	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
