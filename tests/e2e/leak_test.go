@@ -14,10 +14,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"reverify/internal/assure/emulator"
 	"reverify/internal/blob"
 )
 
@@ -179,4 +181,74 @@ func TestNoPersonalDataOutsideThePolicy(t *testing.T) {
 		m.Write([]byte(r["name"].(string)))
 		assert.Equal(t, hex.EncodeToString(m.Sum(nil)), r["hashed"])
 	}
+}
+
+// Evidence of deletion: a run whose records time out keeps their dossiers
+// (polled again by a later attempt); `batch report` counts them as left,
+// `batch cleanup --list` names each and deletes nothing, `batch cleanup`
+// deletes them and logs each deletion with the API's answer, after which
+// the report says left 0.
+func TestEvidenceOfDeletion(t *testing.T) {
+	emu := StartEmulator(t, func(c *emulator.Config) {
+		c.Processing = emulator.Latency{Median: 6 * time.Minute, Sigma: 0.3, Min: 200 * time.Second, Max: 800 * time.Second}
+	})
+	arch := WriteSpecimen(t, SpecimenSpec{Count: 20, Seed: seedLeak})
+	out := filepath.Join(t.TempDir(), "out")
+	spec := RunSpec{Emulator: emu, Source: arch.URI, Output: out, RunID: "evidence", Sets: []string{"poll.deadline=50ms"}}
+	RequireExit(t, RunBatch(t, spec), ExitIncomplete)
+	live := emu.Counters().DossiersLive
+	require.Positive(t, live, "timeouts keep their dossiers")
+
+	report := func() string {
+		rep := RunCommand(t, Command{Args: []string{"report", out}, Env: BaseEnv(t)})
+		RequireExit(t, rep, ExitOK)
+		return rep.Stdout
+	}
+	assert.Contains(t, report(), fmt.Sprintf("left %d", live))
+	var sum struct {
+		Dossiers struct{ Created, Deleted, Left int64 } `json:"dossiers"`
+	}
+	b, err := os.ReadFile(filepath.Join(out, "runs/evidence/shard-0-of-1/_summary.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &sum))
+	assert.Equal(t, live, sum.Dossiers.Left, "_summary.json")
+	assert.Equal(t, sum.Dossiers.Created, sum.Dossiers.Deleted+sum.Dossiers.Left)
+
+	list := spec.CleanupCommand(t)
+	list.Args = append(list.Args, "--list")
+	listed := RunCommand(t, list)
+	RequireExit(t, listed, ExitOK)
+	assert.Equal(t, int(live), strings.Count(listed.Stdout, "dossier "), listed.Stdout)
+	assert.Contains(t, listed.Stdout, fmt.Sprintf("%d dossiers left at the API (nothing deleted: --list)", live))
+	assert.Equal(t, live, emu.Counters().DossiersLive, "--list deletes nothing")
+
+	clean := RunCommand(t, spec.CleanupCommand(t))
+	RequireExit(t, clean, ExitOK)
+	assert.Zero(t, emu.Counters().DossiersLive)
+	assert.Contains(t, report(), "left 0")
+	logged := 0
+	require.NoError(t, filepath.WalkDir(filepath.Join(out, "runs/evidence/cleanup/dossiers"), func(p string, d fs.DirEntry, err error) error {
+		require.NoError(t, err)
+		if d.IsDir() {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var e struct {
+				T, Dossier, Rec string
+				Status          int
+				TS              time.Time
+			}
+			require.NoError(t, json.Unmarshal([]byte(line), &e))
+			if e.T == "deleted" {
+				logged++
+				assert.Equal(t, 204, e.Status)
+				assert.NotEmpty(t, e.Dossier)
+				assert.NotEmpty(t, e.Rec)
+			}
+		}
+		return nil
+	}))
+	assert.EqualValues(t, live, logged, "each cleanup deletion logged")
 }
