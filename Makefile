@@ -45,7 +45,7 @@ unit: ## package tests with the race detector
 	$(GO) test -race -count=1 ./...
 
 e2e: build s3server ## end-to-end tests: the built binary, versitygw, DuckDB
-	cd tests/e2e && REVERIFY_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 30m ./...
+	cd tests/e2e && REVERIFY_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 30m ./...
 
 test: check s3server unit e2e ## everything CI runs: checks, package tests, end-to-end tests
 
@@ -53,15 +53,15 @@ emulator: build ## serve the emulator on 127.0.0.1:8080 (see docs/emulator.md)
 	$(BIN) emulator --addr 127.0.0.1:8080
 
 bench: build ## pipeline benchmark: records/s, calls per record, RSS, CPU (reports, does not assert)
-	cd tests/e2e && REVERIFY_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench BenchmarkPipeline -benchtime 1x -timeout 60m .
+	cd tests/e2e && REVERIFY_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench BenchmarkPipeline -benchtime 1x -timeout 60m .
 
 # The figures of RELIABILITY.md: the crash loops (1,000 records, 10 kills, local and S3
 # output) and the long fault storms, each printing its table; the tables also go to
-# $(SOAK_FIGURES). REVERIFY_SOAK_RATE=N changes the crash loops' api.rate (default 200).
+# $(SOAK_FIGURES). REVERIFY_TEST_SOAK_RATE=N changes the crash loops' api.rate (default 200).
 SOAK_FIGURES ?= $(CURDIR)/bin/soak-figures.md
 soak: build s3server ## long crash-loop soak and fault storms (reports figures, does not assert on time)
 	rm -f $(SOAK_FIGURES)
-	cd tests/e2e && REVERIFY_BIN=$(CURDIR)/$(BIN) REVERIFY_SOAK=1 REVERIFY_SOAK_FIGURES=$(SOAK_FIGURES) \
+	cd tests/e2e && REVERIFY_TEST_BIN=$(CURDIR)/$(BIN) REVERIFY_TEST_SOAK=1 REVERIFY_TEST_SOAK_FIGURES=$(SOAK_FIGURES) \
 		$(GO) test -count=1 -run 'TestCrashLoop|TestFaultStorms' -v -timeout 120m .
 	@echo "figures: $(SOAK_FIGURES)"
 
@@ -71,7 +71,7 @@ CASE_FIGURES ?= $(CURDIR)/bin/case-figures.md
 CASE_TESTS := TestRunDefinitionIsFixed|TestOneWriterPerRunShard|TestAFreshAttemptFindsWhatTheAPIHolds|TestNoPaidResultIsAbandoned|TestCrashLoopRerun|TestUnknownOutcomesAreReadBackWhenNoLongerInFlight|TestStallsAreBoundedAndVisible|TestRerunKeepsTheRunsHistory|TestBadInput
 cases: build s3server ## figures of every case of RELIABILITY.md's table (verifications/record, duplicates, dossiers left, exit, time)
 	rm -f $(CASE_FIGURES) $(CASE_FIGURES).rows
-	cd tests/e2e && REVERIFY_BIN=$(CURDIR)/$(BIN) REVERIFY_CASE_FIGURES=$(CASE_FIGURES).rows \
+	cd tests/e2e && REVERIFY_TEST_BIN=$(CURDIR)/$(BIN) REVERIFY_TEST_CASE_FIGURES=$(CASE_FIGURES).rows \
 		$(GO) test -count=1 -run '^($(CASE_TESTS))$$' -timeout 30m .
 	{ echo '| test | case | verifications per record | duplicate rows | dossiers left | exit | time to exit |'; \
 	  echo '|---|---|---|---|---|---|---|'; \
@@ -83,7 +83,7 @@ cases: build s3server ## figures of every case of RELIABILITY.md's table (verifi
 case: build s3server ## one case of RELIABILITY.md's table: make case RUN='Test…/sub' (prints its figures)
 	@test -n "$(value RUN)" || { echo "usage: make case RUN='TestName/subtest'" >&2; exit 2; }
 	rm -f $(CASE_FIGURES).one
-	cd tests/e2e && REVERIFY_BIN=$(CURDIR)/$(BIN) REVERIFY_CASE_FIGURES=$(CASE_FIGURES).one \
+	cd tests/e2e && REVERIFY_TEST_BIN=$(CURDIR)/$(BIN) REVERIFY_TEST_CASE_FIGURES=$(CASE_FIGURES).one \
 		$(GO) test -count=1 -v -run '$(value RUN)' -timeout 30m .
 	@cat $(CASE_FIGURES).one 2>/dev/null || echo "no case figures recorded: does RUN name a case test?" >&2
 	@rm -f $(CASE_FIGURES).one

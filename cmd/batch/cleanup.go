@@ -14,6 +14,7 @@ import (
 )
 
 const cleanupUsage = `usage: batch cleanup --run-id ID [--list] [--config FILE] [--output URI] [--assure-url URL --token-url URL]
+                     [--s3-endpoint URL --s3-region R --s3-path-style]
 
 Deletes every dossier a run created and did not delete: the ones its
 journals name (every shard's) and the ones the Assure API lists with the
@@ -31,9 +32,11 @@ func (m *Main) cleanupCmd(ctx context.Context, args []string) int {
 	configPath := fs.String("config", "", "YAML configuration file (default: the embedded configs/example.yaml)")
 	runID := fs.String("run-id", "", "the run to clean up (required)")
 	list := fs.Bool("list", false, "list the dossiers left, delete nothing")
+	verb := addVerbosity(fs)
 	output := fs.String("output", "", "output URI of the run (output.uri)")
 	assureURL := fs.String("assure-url", "", "base URL of the Assure API (api.base_url)")
 	tokenURL := fs.String("token-url", "", "OAuth2 token URL (api.token_url)")
+	s3 := addS3Flags(fs)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -43,6 +46,12 @@ func (m *Main) cleanupCmd(ctx context.Context, args []string) int {
 		return ExitUsage
 	}
 	settings := []config.Setting{{Key: "run.run_id", Value: *runID, Source: "--run-id"}}
+	if s, ok, err := verb.setting(); err != nil {
+		fmt.Fprintf(m.Stderr, "batch cleanup: %v\n", err)
+		return ExitUsage
+	} else if ok {
+		settings = append(settings, s)
+	}
 	for _, s := range []struct{ key, val, src string }{
 		{"output.uri", *output, "--output"}, {"api.base_url", *assureURL, "--assure-url"}, {"api.token_url", *tokenURL, "--token-url"},
 	} {
@@ -50,7 +59,8 @@ func (m *Main) cleanupCmd(ctx context.Context, args []string) int {
 			settings = append(settings, config.Setting{Key: s.key, Value: s.val, Source: s.src})
 		}
 	}
-	cfg, err := m.loadConfig(*configPath, settings)
+	settings = append(settings, s3.settings(fs)...)
+	cfg, err := m.loadConfigS3(*configPath, settings)
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "batch cleanup: invalid configuration:\n%v\n", err)
 		return ExitUsage
@@ -105,6 +115,16 @@ func (m *Main) cleanupCmd(ctx context.Context, args []string) int {
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "batch cleanup: %v\n", describe(err))
 		return ExitFatal
+	}
+	if res.Shards == 0 {
+		// Nothing of the run in the output: a mistyped run id or output, or
+		// an output that was lost (then the API's lists were the only hope).
+		fmt.Fprintf(m.Stderr, "batch cleanup: run %q: no journal of it under %s (check --run-id and --output); only the API's lists were searched\n",
+			cfg.Run.RunID, out.URI())
+		if res.Found == 0 {
+			fmt.Fprintf(m.Stderr, "batch cleanup: run %q is unknown to the output and to the API\n", cfg.Run.RunID)
+			return ExitFatal
+		}
 	}
 	if res.Failed > 0 {
 		return ExitIncomplete

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -72,13 +73,17 @@ func (m *Main) emulatorCmd(ctx context.Context, args []string) int {
 		return ExitFatal
 	}
 	base := strings.TrimSuffix(srv.BaseURL, "/assure")
-	fmt.Fprintf(m.Stdout, "Assure API emulator listening on %s\n", base)
-	fmt.Fprintf(m.Stdout, "  token URL:     %s\n", srv.TokenURL)
-	fmt.Fprintf(m.Stdout, "  base URL:      %s\n", srv.BaseURL)
-	fmt.Fprintf(m.Stdout, "  client id:     %s\n", cfg.ClientID)
-	fmt.Fprintf(m.Stdout, "  client secret: %s\n", cfg.ClientSecret)
-	fmt.Fprintf(m.Stdout, "  admin:         %s/_emulator/counters, /_emulator/reset, /_emulator/faults, /_emulator/config\n", base)
-	fmt.Fprintf(m.Stdout, "  time scale:    %g, seed %d\n", cfg.TimeScale, cfg.Seed)
+	// The banner in one write: whoever reads "listening on" (a script, a
+	// test) has every line of it.
+	var banner strings.Builder
+	fmt.Fprintf(&banner, "Assure API emulator listening on %s\n", base)
+	fmt.Fprintf(&banner, "  token URL:     %s\n", srv.TokenURL)
+	fmt.Fprintf(&banner, "  base URL:      %s\n", srv.BaseURL)
+	fmt.Fprintf(&banner, "  client id:     %s\n", cfg.ClientID)
+	fmt.Fprintf(&banner, "  client secret: %s\n", cfg.ClientSecret)
+	fmt.Fprintf(&banner, "  admin:         %s/_emulator/counters, /_emulator/reset, /_emulator/faults, /_emulator/config\n", base)
+	fmt.Fprintf(&banner, "  time scale:    %g, seed %d\n", cfg.TimeScale, cfg.Seed)
+	io.WriteString(m.Stdout, banner.String())
 
 	select {
 	case err := <-srv.served:

@@ -49,7 +49,8 @@ func startEmulatorCmd(t *testing.T, ctx context.Context, sigs chan os.Signal, ar
 	r := &emulatorRun{out: &emuBuffer{}, errOut: &emuBuffer{}, done: make(chan int, 1)}
 	m := &Main{Stdin: strings.NewReader(""), Stdout: r.out, Stderr: r.errOut, Signals: sigs}
 	go func() { r.done <- m.Run(ctx, append([]string{"emulator", "--addr", "127.0.0.1:0"}, args...)) }()
-	re := regexp.MustCompile(`listening on (http://\S+)`)
+	// The banner's last line: it is written whole, but wait for all of it.
+	re := regexp.MustCompile(`listening on (http://\S+)(?s:.*)time scale: `)
 	require.Eventually(t, func() bool {
 		if m := re.FindStringSubmatch(r.out.String()); m != nil {
 			r.base = m[1]

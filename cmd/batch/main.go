@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -38,6 +39,9 @@ type Main struct {
 	// Signals, when set, delivers interrupt signals to commands that drain on
 	// them (run). nil means no signal handling.
 	Signals <-chan os.Signal
+	// sawFlags, when set, is handed every flag set a command makes (the
+	// completion scripts read the commands' flags from them).
+	sawFlags func(cmd string, fs *flag.FlagSet)
 }
 
 type command struct {
@@ -48,18 +52,33 @@ type command struct {
 func (m *Main) commands() map[string]command {
 	return map[string]command{
 		// one line per subcommand, in alphabetical order
-		"cleanup":  {"delete the dossiers a run left at the Assure API", (*Main).cleanupCmd},
-		"emulator": {"serve the Assure API emulator", (*Main).emulatorCmd},
-		"report":   {"summarise existing Parquet output", (*Main).reportCmd},
-		"run":      {"re-verify an archive through the Assure API (the main job)", (*Main).runCmd},
-		"specimen": {"write a synthetic sample archive with expected outcomes", (*Main).specimenCmd},
+		"cleanup":    {"delete the dossiers a run left at the Assure API", (*Main).cleanupCmd},
+		"completion": {"print a shell completion script: batch completion bash|zsh", (*Main).completionCmd},
+		"emulator":   {"serve the Assure API emulator", (*Main).emulatorCmd},
+		"report":     {"summarise existing Parquet output", (*Main).reportCmd},
+		"run":        {"re-verify an archive through the Assure API (the main job)", (*Main).runCmd},
+		"specimen":   {"write a synthetic sample archive with expected outcomes", (*Main).specimenCmd},
+		"version":    {"print reverify's version, commit and Go version", (*Main).versionCmd},
 	}
 }
 
 // Run executes one command line (without the program name) and returns the
-// process exit code.
-func (m *Main) Run(ctx context.Context, args []string) int {
+// process exit code. A panic is recovered here and exits 1 (ExitFatal), not
+// Go's 2, which is the code of a configuration error that a retry strategy
+// must not retry; the deferred closes of the command have run by then
+// (the journal is closed as after any failed attempt). The panic's value and
+// stack are printed: they name code, not record data.
+func (m *Main) Run(ctx context.Context, args []string) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(m.Stderr, "batch: internal error (a bug: please report it with this message): panic: %v\n%s", r, debug.Stack())
+			code = ExitFatal
+		}
+	}()
 	cmds := m.commands()
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args = []string{"version"}
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		m.usage(cmds)
 		if len(args) == 0 {
@@ -85,7 +104,7 @@ func (m *Main) usage(cmds map[string]command) {
 	var b strings.Builder
 	b.WriteString("usage: batch <command> [flags]\n\ncommands:\n")
 	for _, n := range names {
-		fmt.Fprintf(&b, "  %-9s %s\n", n, cmds[n].summary)
+		fmt.Fprintf(&b, "  %-10s %s\n", n, cmds[n].summary)
 	}
 	b.WriteString("\nRun 'batch <command> -h' for a command's flags.\n")
 	fmt.Fprint(m.Stderr, b.String())
@@ -99,6 +118,9 @@ func (m *Main) flagSet(name, usage string) *flag.FlagSet {
 	fs.Usage = func() {
 		fmt.Fprint(m.Stderr, usage)
 		fs.PrintDefaults()
+	}
+	if m.sawFlags != nil {
+		m.sawFlags(strings.TrimPrefix(name, "batch "), fs)
 	}
 	return fs
 }

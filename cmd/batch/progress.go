@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"reverify/internal/assure"
+	"math"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"reverify/internal/assure"
 	"reverify/internal/pipeline"
 	"reverify/internal/report"
 )
@@ -22,10 +23,12 @@ type progress struct {
 	interval time.Duration
 	log      *slog.Logger
 
-	mu       sync.Mutex
-	last     time.Time
-	lastLine int
-	snap     pipeline.Progress
+	mu   sync.Mutex
+	last time.Time
+	line string // the progress line on the terminal, "" when none is shown
+	snap pipeline.Progress
+	// width is the terminal's width in columns (0: unknown).
+	width func() int
 	// waits, once set, tells what the API client waits for.
 	waits func() assure.Waits
 }
@@ -34,7 +37,7 @@ func newProgress(w io.Writer, terminal bool, interval time.Duration, log *slog.L
 	if interval <= 0 {
 		interval = 30 * time.Second
 	}
-	return &progress{w: w, terminal: terminal, interval: interval, log: log}
+	return &progress{w: w, terminal: terminal, interval: interval, log: log, width: func() int { return terminalWidth(w) }}
 }
 
 // watch makes the display say what the client waits for.
@@ -81,6 +84,19 @@ func (p *progress) update(s pipeline.Progress) {
 	p.emit(now)
 }
 
+// total is the number of records the attempt will have rows for, and
+// whether it is known: the listing's count once it ended, else the count
+// ahead of it (pipeline.Counter).
+func total(s pipeline.Progress) (int64, bool) {
+	switch {
+	case s.ListingEnd:
+		return s.Listed, true
+	case s.CountEnd:
+		return s.Counted, true
+	}
+	return max(s.Listed, s.Counted), false
+}
+
 func (p *progress) emit(now time.Time) {
 	s := p.snap
 	elapsed := now.Sub(s.Started).Seconds()
@@ -88,35 +104,94 @@ func (p *progress) emit(now time.Time) {
 	if elapsed > 0 {
 		rate = float64(s.Done) / elapsed
 	}
-	total := "?"
-	eta := ""
-	if s.ListingEnd {
-		total = fmt.Sprint(s.Listed)
-		if rate > 0 && s.Listed > s.Done {
-			eta = (time.Duration(float64(s.Listed-s.Done)/rate) * time.Second).Round(time.Second).String()
+	// Done counts this attempt's rows; the records an earlier attempt
+	// finished are done too.
+	done := s.Done + s.Resumed
+	n, known := total(s)
+	var eta time.Duration
+	pct := -1.0
+	if known && n > 0 {
+		pct = math.Min(100, 100*float64(done)/float64(n))
+		if rate > 0 && n > done {
+			eta = (time.Duration(float64(n-done)/rate) * time.Second).Round(time.Second)
 		}
 	}
 	waiting := p.waiting(s, now)
 	if p.terminal {
-		line := fmt.Sprintf("%d/%s done  %s  %.1f rec/s  in flight %d", s.Done, total, outcomeList(s.Outcomes), rate, s.InFlight)
-		if eta != "" {
-			line += "  ETA " + eta
+		var b strings.Builder
+		if known {
+			fmt.Fprintf(&b, "%d/%d (%.0f%%)", done, n, pct)
+		} else {
+			fmt.Fprintf(&b, "%d done, listing… %d so far", done, n)
 		}
+		fmt.Fprintf(&b, "  %.1f rec/s", rate)
+		if eta > 0 {
+			fmt.Fprintf(&b, "  ETA %s", eta)
+		}
+		fmt.Fprintf(&b, "  in flight %d  %s", s.InFlight, outcomeList(s.Outcomes))
 		if waiting != "" {
-			line += "  waiting for " + waiting
+			b.WriteString("  waiting for " + waiting)
 		}
-		pad := ""
-		if n := p.lastLine - len(line); n > 0 {
-			pad = strings.Repeat(" ", n)
-		}
-		fmt.Fprintf(p.w, "\r%s%s", line, pad)
-		p.lastLine = len(line)
+		p.line = fit(b.String(), p.width())
+		p.draw()
 		return
 	}
-	p.log.Info("progress", "done", s.Done, "listed", s.Listed, "listing_complete", s.ListingEnd,
-		"in_flight", s.InFlight, "records_per_s", fmt.Sprintf("%.2f", rate), "eta", eta, "outcomes", s.Outcomes,
-		"waiting_for", waiting)
+	attrs := []any{"done", done, "listed", s.Listed, "listing_complete", s.ListingEnd}
+	if known {
+		attrs = append(attrs, "total", n, "percent", math.Round(pct*10)/10)
+	}
+	attrs = append(attrs, "in_flight", s.InFlight, "records_per_s", math.Round(rate*100)/100, "outcomes", s.Outcomes)
+	if eta > 0 {
+		attrs = append(attrs, "eta", eta) // a number of seconds (eta_s), when known
+	}
+	if waiting != "" {
+		attrs = append(attrs, "waiting_for", waiting)
+	}
+	p.log.Info("progress", attrs...)
 }
+
+// draw writes the progress line over the current terminal line (under p.mu).
+func (p *progress) draw() {
+	fmt.Fprintf(p.w, "\r\033[K%s", p.line)
+}
+
+// fit cuts a line to a terminal's width, so that it never wraps (a wrapped
+// line cannot be redrawn in place): one column is left for the cursor.
+func fit(line string, width int) string {
+	if width <= 1 {
+		return line
+	}
+	r := []rune(line)
+	if len(r) < width {
+		return line
+	}
+	return string(r[:width-2]) + "…"
+}
+
+// logWriter is where the logger writes on a terminal: each log line clears
+// the progress line first and redraws it after, so that the two never glue
+// together. Off a terminal it is the stream itself.
+func (p *progress) logWriter() io.Writer {
+	if !p.terminal {
+		return p.w
+	}
+	return writerFunc(func(b []byte) (int, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.line != "" {
+			fmt.Fprint(p.w, "\r\033[K")
+		}
+		n, err := p.w.Write(b)
+		if p.line != "" {
+			p.draw()
+		}
+		return n, err
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
 // finish ends the progress display.
 func (p *progress) finish() {
@@ -128,6 +203,7 @@ func (p *progress) finish() {
 	p.emit(time.Now())
 	if p.terminal {
 		fmt.Fprintln(p.w)
+		p.line = ""
 	}
 }
 

@@ -28,9 +28,9 @@ func (m *Main) reportCmd(ctx context.Context, args []string) int {
 	asJSON := fs.Bool("json", false, "print the summaries as a JSON array instead of tables")
 	runID := fs.String("run-id", "", "summarise only this run")
 	var s3 blob.S3Options
-	fs.StringVar(&s3.Endpoint, "s3-endpoint", "", "endpoint of an S3-compatible store (default: AWS)")
-	fs.StringVar(&s3.Region, "s3-region", "", "S3 region (default: AWS_REGION, else us-east-1)")
-	fs.BoolVar(&s3.PathStyle, "s3-path-style", false, "address buckets as <endpoint>/<bucket> (most S3-compatible stores)")
+	fs.StringVar(&s3.Endpoint, "s3-endpoint", "", s3EndpointHelp)
+	fs.StringVar(&s3.Region, "s3-region", "", s3RegionHelp)
+	fs.BoolVar(&s3.PathStyle, "s3-path-style", false, s3PathStyleHelp)
 
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {

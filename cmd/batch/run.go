@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -69,6 +72,8 @@ func (m *Main) runCmd(ctx context.Context, args []string) int {
 	configPath := fs.String("config", "", "YAML configuration file (default: the embedded configs/example.yaml)")
 	dryRun := fs.Bool("dry-run", false, "run against the bundled emulator started in-process")
 	printConfig := fs.Bool("print-config", false, "print the effective configuration (secrets redacted) and exit")
+	verb := addVerbosity(fs)
+	jsonOut := fs.Bool("json", false, "print the final summary on stdout as one JSON object (the fields of _summary.json) instead of a table")
 	var sets multiFlag
 	fs.Var(&sets, "set", "set any config key: --set poll.deadline=10m (repeatable)")
 	var redrive redriveFlag
@@ -78,6 +83,7 @@ func (m *Main) runCmd(ctx context.Context, args []string) int {
 	for i, f := range flags {
 		values[i] = fs.String(f.flag, "", f.help+" ("+f.key+")")
 	}
+	s3 := addS3Flags(fs)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -107,6 +113,7 @@ func (m *Main) runCmd(ctx context.Context, args []string) int {
 			settings = append(settings, config.Setting{Key: "run.redrive", Value: redrive.value, Source: "--redrive"})
 		}
 	})
+	settings = append(settings, s3.settings(fs)...)
 	for _, s := range sets {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok {
@@ -115,8 +122,19 @@ func (m *Main) runCmd(ctx context.Context, args []string) int {
 		}
 		settings = append(settings, config.Setting{Key: strings.TrimSpace(k), Value: v, Source: "--set " + k})
 	}
+	if s, ok, err := verb.setting(); err != nil {
+		fmt.Fprintf(m.Stderr, "batch run: %v\n", err)
+		return ExitUsage
+	} else if ok {
+		settings = append(settings, s)
+	}
+	settings, err := m.endpointMeansRealRun(settings)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "batch run: %v\n", err)
+		return ExitUsage
+	}
 
-	cfg, err := m.loadConfig(*configPath, settings)
+	cfg, err := m.loadConfigS3(*configPath, settings)
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "batch run: invalid configuration:\n%v\n", err)
 		return ExitUsage
@@ -130,16 +148,66 @@ func (m *Main) runCmd(ctx context.Context, args []string) int {
 		m.Stdout.Write(out)
 		return ExitOK
 	}
-	logger, err := m.logger(cfg.Logging)
+	// The progress display first: on a terminal the log lines go through it.
+	prog := newProgress(m.Stderr, isTerminal(m.Stderr), cfg.Logging.ProgressInterval, nil)
+	logger, err := m.loggerTo(prog.logWriter(), cfg.Logging)
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "batch run: %v\n", err)
 		return ExitUsage
 	}
-	code, err := m.run(ctx, cfg, logger)
+	if cfg.Run.DryRun {
+		// Every line of a dry run says so: its outcomes are the emulator's.
+		logger = logger.With("mode", "DRY RUN")
+	}
+	code, err := m.run(ctx, cfg, logger, prog, *jsonOut)
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "batch run: %v\n", err)
 	}
 	return code
+}
+
+// endpointMeansRealRun applies the rule that no flag is silently
+// overridden: an endpoint given explicitly (--assure-url, --token-url,
+// --set api.base_url/api.token_url, REVERIFY_API_BASE_URL/TOKEN_URL) means
+// a run against it, so it sets run.dry_run=false at its own precedence —
+// the embedded default (or a configuration file) being a dry run does not
+// send it to the bundled emulator instead. An explicit dry run as well
+// (--dry-run, run.dry_run=true) is a contradiction: an error.
+func (m *Main) endpointMeansRealRun(settings []config.Setting) ([]config.Setting, error) {
+	env := map[string]string{}
+	for _, kv := range m.environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	var endpoint, dry string // the sources that asked
+	for _, key := range []string{"api.base_url", "api.token_url"} {
+		if env[config.EnvName(key)] != "" && endpoint == "" {
+			endpoint = config.EnvName(key)
+		}
+	}
+	if v := env[config.EnvName("run.dry_run")]; v == "true" || v == "1" {
+		dry = config.EnvName("run.dry_run")
+	}
+	for _, s := range settings {
+		switch s.Key {
+		case "api.base_url", "api.token_url":
+			endpoint = s.Source
+		case "run.dry_run":
+			dry = ""
+			if b, err := strconv.ParseBool(s.Value); err == nil && b {
+				dry = s.Source
+			}
+		}
+	}
+	switch {
+	case endpoint == "":
+		return settings, nil
+	case dry != "":
+		return nil, fmt.Errorf("%s asks for a dry run (the bundled emulator) and %s for an endpoint: give one of them "+
+			"(a standalone emulator is an endpoint: `batch emulator`, then --assure-url/--token-url without --dry-run)", dry, endpoint)
+	}
+	return append(settings, config.Setting{Key: "run.dry_run", Value: "false", Source: endpoint + " (an explicit endpoint is a real run)"}), nil
 }
 
 type multiFlag []string
@@ -186,6 +254,34 @@ func (m *Main) environ() []string {
 	return nil
 }
 
+// typedAttr gives every log field one form whatever logged it: a duration
+// is a number of seconds under a key ending in _s (slog's JSON handler
+// would write nanoseconds, its text handler "1m30s"); a map is a JSON
+// object (the text handler would print Go's map[...]).
+func typedAttr(text bool) func(groups []string, a slog.Attr) slog.Attr {
+	return func(_ []string, a slog.Attr) slog.Attr {
+		v := a.Value.Resolve()
+		switch v.Kind() {
+		case slog.KindDuration:
+			key := a.Key
+			if !strings.HasSuffix(key, "_s") {
+				key += "_s"
+			}
+			return slog.Float64(key, math.Round(v.Duration().Seconds()*1000)/1000)
+		case slog.KindAny:
+			if !text {
+				return a
+			}
+			if rv := reflect.ValueOf(v.Any()); rv.Kind() == reflect.Map {
+				if b, err := json.Marshal(v.Any()); err == nil {
+					return slog.String(a.Key, string(b))
+				}
+			}
+		}
+		return a
+	}
+}
+
 // isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
@@ -198,11 +294,16 @@ func isTerminal(w io.Writer) bool {
 
 // logger builds the run's slog logger on stderr.
 func (m *Main) logger(c config.LoggingConfig) (*slog.Logger, error) {
+	return m.loggerTo(m.Stderr, c)
+}
+
+// loggerTo builds a logger writing to w (stderr, or the progress display's
+// writer on a terminal); the format follows whether stderr is a terminal.
+func (m *Main) loggerTo(w io.Writer, c config.LoggingConfig) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
 		return nil, fmt.Errorf("logging.level: %w", err)
 	}
-	opts := &slog.HandlerOptions{Level: level}
 	format := c.Format
 	if format == "auto" || format == "" {
 		format = "json"
@@ -210,20 +311,23 @@ func (m *Main) logger(c config.LoggingConfig) (*slog.Logger, error) {
 			format = "text"
 		}
 	}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: typedAttr(format == "text")}
 	if format == "text" {
-		return slog.New(slog.NewTextHandler(m.Stderr, opts)), nil
+		return slog.New(slog.NewTextHandler(w, opts)), nil
 	}
-	return slog.New(slog.NewJSONHandler(m.Stderr, opts)), nil
+	return slog.New(slog.NewJSONHandler(w, opts)), nil
 }
 
 // run executes a validated configuration and returns the exit code.
-func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger) (int, error) {
+// Logs go to stderr; the summary, its one output, to stdout (a table, or
+// with jsonOut one JSON object).
+func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger, prog *progress, jsonOut bool) (int, error) {
 	ctx, cancelCause := context.WithCancelCause(ctx)
 	defer cancelCause(nil)
 	cancel := func() { cancelCause(context.Canceled) }
 	shard, _ := cfg.Shard()
 	runLog := log.With("run_id", cfg.Run.RunID, "shard", shard)
-	prog := newProgress(m.Stderr, isTerminal(m.Stderr), cfg.Logging.ProgressInterval, runLog)
+	prog.log = runLog
 	// A signal while the attempt is being set up (waiting for a lease,
 	// reconciling with the API) ends it at once: nothing is under way yet.
 	setup := make(chan struct{})
@@ -274,9 +378,9 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger) (in
 	// not report a clean run over earlier timeouts.
 	totals := shardTotals(ctx, a, runLog)
 	code := exitCode(res, runErr, totals)
-	m.summarize(ctx, a, res, totals, code, runLog)
+	m.summarize(ctx, a, res, totals, code, jsonOut, runLog)
 	runLog.Info("run finished", "exit_code", code, "records", res.Totals.Records, "listed", res.Listed,
-		"api_calls", res.Calls.Calls, "retries", res.Calls.Retries, "duration", res.Finished.Sub(res.Started).Round(time.Millisecond).String())
+		"api_calls", res.Calls.Calls, "retries", res.Calls.Retries, "duration", elapsed(res.Started, res.Finished))
 	return code, describe(runErr)
 }
 
@@ -296,7 +400,7 @@ func shardTotals(ctx context.Context, a *attempt, log *slog.Logger) report.Total
 
 // summarize writes the run shard's _summary.json — its totals over every
 // attempt, and the history of its attempts, this one last — and prints it.
-func (m *Main) summarize(ctx context.Context, a *attempt, res pipeline.Result, totals report.Totals, code int, log *slog.Logger) {
+func (m *Main) summarize(ctx context.Context, a *attempt, res pipeline.Result, totals report.Totals, code int, jsonOut bool, log *slog.Logger) {
 	cfg := a.cfg
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -325,9 +429,15 @@ func (m *Main) summarize(ctx context.Context, a *attempt, res pipeline.Result, t
 	if err := report.WriteSummary(sctx, a.out, sum); err != nil {
 		log.Error("summary not written", "error", err)
 	}
-	_ = report.RenderTable(m.Stderr, sum)
+	if jsonOut {
+		if err := json.NewEncoder(m.Stdout).Encode(sum); err != nil {
+			log.Error("summary not printed", "error", err)
+		}
+		return
+	}
+	_ = report.RenderTable(m.Stdout, sum)
 	if res.Interrupted > 0 || res.Stopped {
-		fmt.Fprintf(m.Stderr, "interrupted: %d records left for the next attempt; rerun with --run-id %s to resume\n",
+		fmt.Fprintf(m.Stdout, "interrupted: %d records in flight and every record not yet taken are left for the next attempt; rerun with --run-id %s to resume\n",
 			res.Interrupted, cfg.Run.RunID)
 	}
 }
@@ -386,4 +496,16 @@ func describe(err error) error {
 		return fmt.Errorf("%w\nThe Assure API refused the credentials: check SIGNICAT_CLIENT_ID/SIGNICAT_CLIENT_SECRET, the token URL and the API client's Assure permission", err)
 	}
 	return err
+}
+
+// elapsed is finished - started, for a run that may have ended before it
+// began (an early failure leaves either zero): never negative.
+func elapsed(started, finished time.Time) time.Duration {
+	if started.IsZero() {
+		return 0
+	}
+	if finished.IsZero() {
+		finished = time.Now()
+	}
+	return max(finished.Sub(started), 0)
 }

@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -62,11 +65,31 @@ func TestRunEmbeddedDefault(t *testing.T) {
 
 	code, _, errOut := runBatch(t, nil, "specimen", "--out", "archive", "--count", "30", "--seed", "2")
 	require.Equal(t, ExitOK, code, errOut)
-	code, _, errOut = runBatch(t, nil, "run", "--set", "emulator.time_scale=0.001", "--set", "api.rate=1000",
+	code, out, errOut := runBatch(t, nil, "run", "--set", "emulator.time_scale=0.001", "--set", "api.rate=1000",
 		"--set", "logging.level=warn")
 	require.Equal(t, ExitIncomplete, code, "the specimen archive has broken inputs: skipped rows: %s", errOut)
-	assert.Contains(t, errOut, "skipped")
-	assert.Contains(t, errOut, "total")
+	assert.Contains(t, out, "skipped", "the summary table, on stdout")
+	assert.Contains(t, out, "total")
+	assert.Contains(t, out, "DRY RUN")
+	assert.NotContains(t, errOut, "total", "stderr holds only log lines")
+
+	// --json: one JSON object, the fields of _summary.json; stderr: one
+	// JSON log line each, every one saying DRY RUN.
+	code, out, errOut = runBatch(t, nil, "run", "--json", "--run-id", "json-1", "--set", "emulator.time_scale=0.001",
+		"--set", "api.rate=1000")
+	require.Equal(t, ExitIncomplete, code, errOut)
+	var sum report.Summary
+	dec := json.NewDecoder(strings.NewReader(out))
+	require.NoError(t, dec.Decode(&sum), out)
+	assert.False(t, dec.More(), "one object")
+	assert.Equal(t, "json-1", sum.RunID)
+	assert.EqualValues(t, 30, sum.Records)
+	assert.True(t, sum.DryRun)
+	for _, line := range strings.Split(strings.TrimSpace(errOut), "\n") {
+		var l map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &l), "a log line that is not JSON: %q", line)
+		assert.Equal(t, "DRY RUN", l["mode"], line)
+	}
 	entries, err := filepath.Glob(filepath.Join(dir, "out", "runs", "*", "shard-0-of-1", "part-*.parquet"))
 	require.NoError(t, err)
 	assert.NotEmpty(t, entries)
@@ -106,9 +129,9 @@ func TestRerunReportsTheWholeRun(t *testing.T) {
 	code, _, errOut = runBatch(t, nil, args...)
 	require.Equal(t, ExitIncomplete, code, errOut)
 
-	code, _, errOut = runBatch(t, nil, args...)
+	code, stdout, errOut := runBatch(t, nil, args...)
 	require.Equal(t, ExitIncomplete, code, "the run still has skipped rows: %s", errOut)
-	assert.Contains(t, errOut, "records 20", "the table shows the run's rows")
+	assert.Contains(t, stdout, "records 20", "the table shows the run's rows")
 
 	out, err := blob.NewLocal(filepath.Join(dir, "out"))
 	require.NoError(t, err)
@@ -125,8 +148,108 @@ func TestRerunReportsTheWholeRun(t *testing.T) {
 	assert.True(t, strings.HasPrefix(sum.History[1].Attempt, "a000002-"), sum.History[1].Attempt)
 
 	// batch report agrees.
-	code, stdout, errOut := runBatch(t, nil, "report", "out")
+	code, stdout, errOut = runBatch(t, nil, "report", "out")
 	require.Equal(t, ExitOK, code, errOut)
 	assert.Contains(t, stdout, "exit code 3")
 	assert.Contains(t, stdout, "records 20")
+}
+
+// An endpoint given explicitly is a run against it, never silently the
+// bundled emulator of the embedded default; asking for both is an error.
+func TestAnExplicitEndpointIsARealRun(t *testing.T) {
+	creds := []string{"SIGNICAT_CLIENT_ID=c", "SIGNICAT_CLIENT_SECRET=s"}
+	code, out, errOut := runBatch(t, creds, "run", "--print-config")
+	require.Equal(t, ExitOK, code, errOut)
+	assert.Contains(t, out, "dry_run: true", "the embedded default alone: a dry run")
+
+	for _, args := range [][]string{
+		{"--assure-url", "http://127.0.0.1:1/assure", "--token-url", "http://127.0.0.1:1/token"},
+		{"--set", "api.base_url=http://127.0.0.1:1/assure", "--set", "api.token_url=http://127.0.0.1:1/token"},
+	} {
+		code, out, errOut = runBatch(t, creds, append([]string{"run", "--print-config"}, args...)...)
+		require.Equal(t, ExitOK, code, errOut)
+		assert.Contains(t, out, "dry_run: false", "%v", args)
+	}
+	code, out, errOut = runBatch(t, append(creds, "REVERIFY_API_BASE_URL=http://127.0.0.1:1/assure",
+		"REVERIFY_API_TOKEN_URL=http://127.0.0.1:1/token"), "run", "--print-config")
+	require.Equal(t, ExitOK, code, errOut)
+	assert.Contains(t, out, "dry_run: false", "an endpoint in the environment")
+
+	for _, c := range []struct {
+		env  []string
+		args []string
+	}{
+		{nil, []string{"--dry-run", "--assure-url", "http://127.0.0.1:1/assure"}},
+		{nil, []string{"--token-url", "http://127.0.0.1:1/token", "--set", "run.dry_run=true"}},
+		{[]string{"REVERIFY_API_BASE_URL=http://127.0.0.1:1/assure"}, []string{"--dry-run"}},
+	} {
+		code, _, errOut = runBatch(t, append(creds, c.env...), append([]string{"run", "--print-config"}, c.args...)...)
+		assert.Equal(t, ExitUsage, code, "%v %v", c.env, c.args)
+		assert.Contains(t, errOut, "give one of them")
+	}
+}
+
+// Log fields have one type whatever logged them: durations are numbers of
+// seconds (key_s), maps are JSON objects, in text logs too.
+func TestLogFieldsAreTyped(t *testing.T) {
+	for _, text := range []bool{false, true} {
+		var b bytes.Buffer
+		opts := &slog.HandlerOptions{ReplaceAttr: typedAttr(text)}
+		var h slog.Handler = slog.NewJSONHandler(&b, opts)
+		if text {
+			h = slog.NewTextHandler(&b, opts)
+		}
+		slog.New(h).Info("x", "grace_period", 90*time.Second, "eta_s", 1500*time.Millisecond,
+			"outcomes", map[string]int64{"accepted": 3})
+		out := b.String()
+		if text {
+			assert.Contains(t, out, "grace_period_s=90 ")
+			assert.Contains(t, out, "eta_s=1.5 ")
+			assert.Contains(t, out, `outcomes="{\"accepted\":3}"`)
+			assert.NotContains(t, out, "map[")
+		} else {
+			assert.Contains(t, out, `"grace_period_s":90,`)
+			assert.Contains(t, out, `"eta_s":1.5,`)
+			assert.Contains(t, out, `"outcomes":{"accepted":3}`)
+		}
+	}
+	assert.Equal(t, time.Duration(0), elapsed(time.Time{}, time.Now()), "an early failure: 0, not -2562047h")
+	assert.Equal(t, time.Duration(0), elapsed(time.Now(), time.Now().Add(-time.Hour)))
+}
+
+// -v logs at debug level with a line per API call (method, path template,
+// status, latency, attempt; no ids, no bodies); -q only warnings; two of
+// -v, -q, --log-level at once is an error.
+func TestVerbosityFlags(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	code, _, errOut := runBatch(t, nil, "specimen", "--out", "archive", "--count", "6", "--seed", "3")
+	require.Equal(t, ExitOK, code, errOut)
+	args := []string{"run", "--set", "emulator.time_scale=0.001", "--set", "api.rate=1000"}
+
+	code, _, errOut = runBatch(t, nil, append(args, "-v", "--run-id", "v")...)
+	require.Contains(t, []int{ExitOK, ExitIncomplete}, code, errOut)
+	calls := 0
+	for _, line := range strings.Split(strings.TrimSpace(errOut), "\n") {
+		var l map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &l), line)
+		if l["msg"] != "api call" {
+			continue
+		}
+		calls++
+		assert.Equal(t, "DEBUG", l["level"])
+		for _, k := range []string{"endpoint", "method", "path", "status", "latency_s", "attempt"} {
+			assert.Contains(t, l, k, line)
+		}
+		assert.NotRegexp(t, `[0-9a-f]{8}-[0-9a-f]{4}-`, l["path"], "a template, not ids")
+	}
+	assert.Positive(t, calls)
+
+	code, _, errOut = runBatch(t, nil, append(args, "-q", "--run-id", "q")...)
+	require.Contains(t, []int{ExitOK, ExitIncomplete}, code, errOut)
+	assert.NotContains(t, errOut, `"level":"INFO"`)
+
+	code, _, errOut = runBatch(t, nil, append(args, "-v", "-q")...)
+	assert.Equal(t, ExitUsage, code)
+	assert.Contains(t, errOut, "give one")
 }

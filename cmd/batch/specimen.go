@@ -24,9 +24,9 @@ func (m *Main) specimenCmd(ctx context.Context, args []string) int {
 		strings.Join(specimenCaseNames(), ", "))
 	force := fs.Bool("force", false, "write into a location that already holds objects (existing objects are overwritten, others kept)")
 	concurrency := fs.Int("concurrency", specimen.DefaultConcurrency, "object writes in flight")
-	s3Endpoint := fs.String("s3-endpoint", "", "S3-compatible endpoint URL (default: AWS)")
-	s3Region := fs.String("s3-region", "", "S3 region (default: from the AWS configuration, else us-east-1)")
-	s3PathStyle := fs.Bool("s3-path-style", false, "address buckets as endpoint/bucket (most S3-compatible stores)")
+	s3Endpoint := fs.String("s3-endpoint", "", s3EndpointHelp)
+	s3Region := fs.String("s3-region", "", s3RegionHelp)
+	s3PathStyle := fs.Bool("s3-path-style", false, s3PathStyleHelp)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}

@@ -32,6 +32,32 @@ func Endpoints() []Endpoint {
 	}
 }
 
+// Path is the endpoint's path template (no ids, no query values): what a
+// log line may name.
+func (e Endpoint) Path() string {
+	switch e {
+	case EndpointToken:
+		return "/auth/open/connect/token"
+	case EndpointCreateDossier, EndpointListDossiers:
+		return "/dossiers"
+	case EndpointGetDossier, EndpointDeleteDossier:
+		return "/dossiers/{dossierId}"
+	case EndpointCreateProcess:
+		return "/dossiers/{dossierId}/processes"
+	case EndpointGetProcess, EndpointStartVerification, EndpointDeleteProcess:
+		return "/dossiers/{dossierId}/processes/{processId}"
+	case EndpointSetImages, EndpointGetImage:
+		return "/dossiers/{dossierId}/processes/{processId}/images"
+	case EndpointDocumentTypes:
+		return "/{provider}/document-types"
+	case EndpointDownload:
+		return "/dossiers/{dossierId}/processes/{processId}/download"
+	case EndpointListProcesses:
+		return "/processes"
+	}
+	return "/" + string(e)
+}
+
 // Idempotent reports whether repeating the call cannot change more than one
 // call would: reads, deletes and set images (the last upload of a depiction
 // wins). Create dossier, create process and start verification are not.

@@ -50,7 +50,8 @@ func TestSeedExampleFields(t *testing.T) {
 	assert.Equal(t, "high", p.FinalResult.SimilarityScore)
 	sc := p.ProviderSpecific.Document.SecurityChecks
 	assert.Equal(t, "high", sc.SelfieAndDocumentMatch.SimilarityLevel)
-	assert.Nil(t, sc.SelfieAndDocumentMatch.Result())
+	assert.Nil(t, sc.SelfieAndDocumentMatch.Result(), "no passed flag")
+	assert.Equal(t, new(true), sc.SelfieAndDocumentMatch.MatchResult(), "its level")
 	require.NotNil(t, sc.NonExpired.Result())
 	assert.True(t, *sc.NonExpired.Result())
 	assert.Nil(t, sc.SidesMatch)

@@ -41,6 +41,13 @@ func parseEnviron(list []string) environ {
 	return env
 }
 
+// envAliases are the names a person guesses for the most used keys, read
+// like the real ones (REVERIFY_RUN_ID is what the AWS Batch example sets).
+// Both a name and its alias set to different values is an error.
+var envAliases = map[string]string{
+	"REVERIFY_RUN_ID": "run.run_id",
+}
+
 // reservedEnv reports REVERIFY_* variables that belong to the tests and
 // scripts, not to the configuration.
 func reservedEnv(name string) bool {
@@ -72,6 +79,13 @@ func (c *Config) applyEnv(env environ) Errors {
 	var errs Errors
 	for _, name := range vars {
 		key, ok := byEnv[name]
+		if alias, isAlias := envAliases[name]; isAlias && !ok {
+			key, ok = alias, true
+			if real := env[EnvName(alias)]; real != "" && env[name] != "" && real != env[name] {
+				errs.add(alias, fmt.Sprintf("%s=%q and %s=%q disagree: set one", name, env[name], EnvName(alias), real))
+				continue
+			}
+		}
 		if !ok {
 			errs.add(name, unknownEnvMsg(name, names))
 			continue

@@ -52,16 +52,38 @@ func TestPrecedence(t *testing.T) {
 
 func TestEnvUnknownVariableRefused(t *testing.T) {
 	_, err := Load([]byte(dry), []string{"REVERIFY_API_RATEE=5", "REVERIFY_NOTHING=1", "REVERIFY_API_CLIENT_SECRET=hunter2",
-		"REVERIFY_RUN_ID=x", "REVERIFY_MAX_ATTEMPTS=3"})
+		"REVERIFY_RUN_LIMITS=x", "REVERIFY_MAX_ATTEMPTS=3"})
 	var errs Errors
 	require.True(t, errors.As(err, &errs))
-	assert.Equal(t, []string{"REVERIFY_API_CLIENT_SECRET", "REVERIFY_API_RATEE", "REVERIFY_MAX_ATTEMPTS", "REVERIFY_NOTHING", "REVERIFY_RUN_ID"}, errs.Fields())
+	assert.Equal(t, []string{"REVERIFY_API_CLIENT_SECRET", "REVERIFY_API_RATEE", "REVERIFY_MAX_ATTEMPTS", "REVERIFY_NOTHING", "REVERIFY_RUN_LIMITS"}, errs.Fields())
 	assert.Contains(t, errs[0].Msg, "SIGNICAT_CLIENT_SECRET")
 	assert.Contains(t, errs[1].Msg, "did you mean REVERIFY_API_RATE?")
 	assert.Contains(t, errs[2].Msg, "did you mean REVERIFY_SOURCE_S3_MAX_ATTEMPTS or REVERIFY_OUTPUT_S3_MAX_ATTEMPTS or REVERIFY_API_RETRY_MAX_ATTEMPTS?")
 	assert.Equal(t, "unknown variable: no configuration key has this name (REVERIFY_ + the dotted key upper-cased, dots as underscores: REVERIFY_API_RATE)", errs[3].Msg)
-	assert.Contains(t, errs[4].Msg, "did you mean REVERIFY_RUN_RUN_ID?")
+	assert.Contains(t, errs[4].Msg, "did you mean REVERIFY_RUN_LIMIT?")
 	assert.NotContains(t, err.Error(), "hunter2")
+}
+
+// REVERIFY_RUN_ID, the name a person guesses (and the AWS Batch example
+// sets), names run.run_id like REVERIFY_RUN_RUN_ID; the two disagreeing is
+// an error, not a silent choice.
+func TestEnvRunIDAlias(t *testing.T) {
+	c, err := Load([]byte(dry), []string{"REVERIFY_RUN_ID=nightly-1"})
+	require.NoError(t, err)
+	assert.Equal(t, "nightly-1", c.Run.RunID)
+	c, err = Load([]byte(dry), []string{"REVERIFY_RUN_ID=same", "REVERIFY_RUN_RUN_ID=same"})
+	require.NoError(t, err)
+	assert.Equal(t, "same", c.Run.RunID)
+	_, err = Load([]byte(dry), []string{"REVERIFY_RUN_ID=a", "REVERIFY_RUN_RUN_ID=b"})
+	require.ErrorContains(t, err, "disagree")
+}
+
+// The test suites' own variables are all REVERIFY_TEST_*: exported as the
+// test docs say, they do not make `batch run` refuse its environment.
+func TestEnvTestVariablesAreNotConfiguration(t *testing.T) {
+	_, err := Load([]byte(dry), []string{"REVERIFY_TEST_BIN=/x/batch", "REVERIFY_TEST_SOAK=1",
+		"REVERIFY_TEST_SOAK_FIGURES=/x/f.md", "REVERIFY_TEST_CASE_FIGURES=/x/c.md", "REVERIFY_TEST_BENCH_RATE=5"})
+	require.NoError(t, err)
 }
 
 func TestEnvReservedAndEmptyIgnored(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"reverify/internal/assure"
+	"reverify/internal/fault"
 	"reverify/internal/pictureid"
 	"reverify/internal/pipeline"
 	"reverify/internal/report"
@@ -102,3 +103,28 @@ func (s *memSink) Written() report.Totals {
 }
 func (s *memSink) FlushIfDue(context.Context) error { return nil }
 func (s *memSink) Close(context.Context) error      { return nil }
+
+// panickingAPI panics where a bug would: in a submitter's call.
+type panickingAPI struct{ refusingAPI }
+
+func (panickingAPI) CreateDossier(context.Context, string, assure.ReadBack[assure.Dossier]) (*assure.Dossier, error) {
+	panic("bug in a submitter")
+}
+
+// A panic in any of the pipeline's goroutines ends the run as a fatal error
+// (exit 1, retried by AWS Batch), with its stack, instead of killing the
+// process with Go's exit code 2; every goroutine returns.
+func TestAPanicEndsTheRunAsAFatalError(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	p, err := pipeline.New(pipeline.Options{
+		RunID: "panic", ShardCount: 1,
+		Concurrency: pipeline.Concurrency{Uploads: 4, InFlight: 4, PollWorkers: 1, Finalizers: 1},
+	}, pipeline.Deps{Archive: &slowArchive{n: 10, fast: 10}, API: panickingAPI{}, Rows: &memSink{}})
+	require.NoError(t, err)
+	_, err = p.Run(context.Background())
+	require.Error(t, err)
+	require.Equal(t, fault.Abort, fault.Of(err))
+	require.ErrorContains(t, err, "internal error in the submitter")
+	require.ErrorContains(t, err, "panic: bug in a submitter")
+	require.ErrorContains(t, err, "submitLoop", "with its stack")
+}

@@ -50,6 +50,13 @@ func NewMeter(log *slog.Logger) *Meter {
 
 // Observe implements assure.Observer.
 func (m *Meter) Observe(ctx context.Context, a assure.Attempt) {
+	if m.log.Enabled(ctx, slog.LevelDebug) {
+		// One line per API call at debug: what was asked and how it went,
+		// never a body, an id or a token.
+		m.log.LogAttrs(ctx, slog.LevelDebug, "api call", slog.String("endpoint", string(a.Endpoint)),
+			slog.String("method", a.Method), slog.String("path", a.Endpoint.Path()), slog.Int("status", a.StatusCode),
+			slog.Duration("latency", a.Latency), slog.Int("attempt", a.Number))
+	}
 	m.calls.Add(1)
 	if a.Number > 1 {
 		m.retries.Add(1)

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +59,12 @@ type API interface {
 	GetProcess(ctx context.Context, dossierID, processID string) (*assure.Process, error)
 	DownloadResult(ctx context.Context, dossierID, processID string) ([]byte, bool, error)
 	DocumentTypes(ctx context.Context, provider string) ([]assure.DocumentType, error)
+}
+
+// Counter is an archive that can count its records ahead of listing them
+// (keys only, bounded memory), for a progress display's total.
+type Counter interface {
+	Count(ctx context.Context, keep func(id string) bool, seen func(n int64)) (int64, error)
 }
 
 // RowSink receives the outcome rows; one goroutine calls it.
@@ -154,8 +161,15 @@ type Deps struct {
 type Progress struct {
 	Listed     int64 // records taken from the archive so far
 	ListingEnd bool  // the listing is complete: Listed is the total
-	Done       int64 // rows written
-	InFlight   int64
+	// Counted is how many records a count ahead of the listing found so
+	// far (an archive that can count: Counter); CountEnd: it is the total.
+	Counted  int64
+	CountEnd bool
+	// Resumed counts the listed records whose rows earlier attempts
+	// committed: done before this attempt began.
+	Resumed  int64
+	Done     int64 // rows written
+	InFlight int64
 	// Polling counts the started processes waiting for their final status.
 	Polling  int64
 	Outcomes map[string]int64
@@ -202,6 +216,8 @@ type Pipeline struct {
 
 	listed      atomic.Int64
 	listingDone atomic.Bool
+	counted     atomic.Int64 // by the count ahead of the listing (Counter)
+	countDone   atomic.Bool
 	inFlight    atomic.Int64
 	polling     atomic.Int64 // records between their start and their finalizer
 	resumed     atomic.Int64
@@ -301,6 +317,9 @@ func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	g, gctx := errgroup.WithContext(ctx)
+	cctx, stopCount := context.WithCancel(gctx)
+	countDone := p.countAhead(cctx)
+	defer func() { stopCount(); <-countDone }() // a run that ends first does not wait for the count
 
 	records := make(chan *record, p.opt.Uploads)
 	started := make(chan *record, p.opt.Uploads)
@@ -355,13 +374,13 @@ func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 	g.Go(func() error {
 		defer rowSenders.Done()
 		defer close(records)
-		return p.list(gctx, records, rows)
+		return guard("lister", func() error { return p.list(gctx, records, rows) })()
 	})
 
 	// Submitters.
 	subs, sctx := errgroup.WithContext(gctx)
 	for i := 0; i < p.opt.Uploads; i++ {
-		subs.Go(func() error { return p.submitLoop(sctx, records, started, rows) })
+		subs.Go(guard("submitter", func() error { return p.submitLoop(sctx, records, started, rows) }))
 	}
 	g.Go(func() error {
 		defer rowSenders.Done()
@@ -374,13 +393,13 @@ func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 	sched := &scheduler{cfg: p.opt.Poll, workers: p.opt.PollWorkers, now: p.opt.Now, poll: p.pollOnce, drainBy: drain}
 	g.Go(func() error {
 		defer close(finals)
-		return sched.run(gctx, started, finals)
+		return guard("poll scheduler", func() error { return sched.run(gctx, started, finals) })()
 	})
 
 	// Finalizers.
 	fins, fctx := errgroup.WithContext(gctx)
 	for i := 0; i < p.opt.Finalizers; i++ {
-		fins.Go(func() error { return p.finalizeLoop(fctx, finals, rows) })
+		fins.Go(guard("finalizer", func() error { return p.finalizeLoop(fctx, finals, rows) }))
 	}
 	g.Go(func() error {
 		defer rowSenders.Done()
@@ -388,7 +407,7 @@ func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 	})
 
 	// Report writer.
-	g.Go(func() error { return p.writeLoop(gctx, rows, res.Started) })
+	g.Go(guard("report writer", func() error { return p.writeLoop(gctx, rows, res.Started) }))
 
 	err := g.Wait()
 	if err != nil && errors.Is(context.Cause(ctx), errDrainEnded) && errors.Is(err, context.Canceled) {
@@ -496,4 +515,50 @@ func (p *Pipeline) loadDocumentTypes(ctx context.Context) error {
 		p.documents = ids
 	}
 	return nil
+}
+
+// guard runs fn, turning a panic into an error that ends the run like any
+// fatal one (fault.Abort: exit 1): the other goroutines stop, the writer
+// commits what it holds, the journal is closed. Without it a panic in one
+// goroutine would kill the process with Go's exit code 2, the code of a
+// configuration error, which a retry strategy does not retry. The message
+// holds the panic's value and stack, which name code, not record data.
+func guard(name string, fn func() error) func() error {
+	return func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fault.Mark(fault.Abort, fmt.Errorf("internal error in the %s (a bug: please report it): panic: %v\n%s",
+					name, r, debug.Stack()))
+			}
+		}()
+		return fn()
+	}
+}
+
+// countAhead counts the shard's records beside the listing (an archive
+// that is a Counter), for the progress display's total: a manifest's lines,
+// a listing's record folders, keys only. A failure only leaves the total
+// unknown until the listing ends. The returned channel closes when it ends.
+func (p *Pipeline) countAhead(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
+	c, ok := p.deps.Archive.(Counter)
+	if !ok {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		keep := func(id string) bool { return InShard(id, p.opt.Shard, p.opt.ShardCount) }
+		n, err := c.Count(ctx, keep, func(n int64) { p.counted.Store(n) })
+		if err != nil {
+			p.log.Debug("the records could not be counted ahead: the total is known when the listing ends", "error", err)
+			return
+		}
+		if p.opt.Limit > 0 {
+			n = min(n, int64(p.opt.Limit))
+		}
+		p.counted.Store(n)
+		p.countDone.Store(true)
+	}()
+	return done
 }

@@ -106,7 +106,11 @@ func (s *scheduler) run(ctx context.Context, in <-chan *record, out chan<- *reco
 	for i := 0; i < s.workers; i++ {
 		go func() {
 			for t := range work {
-				done, err := s.poll(wctx, t)
+				var done bool
+				err := guard("poll worker", func() (err error) {
+					done, err = s.poll(wctx, t)
+					return err
+				})()
 				if err != nil {
 					errc <- err
 					return

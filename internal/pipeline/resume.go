@@ -271,9 +271,11 @@ func BeginAttempt(ctx context.Context, out blob.Store, runID string, shard, coun
 }
 
 // reconcileStart is where to start listing processes: a minute before the
-// run began (clock skew), within the API's 30-day window.
+// run began (clock skew), within the API's 30-day window less a day (the
+// API checks the window against its own clock, which may run ahead: an
+// emulator's runs faster than real time).
 func reconcileStart(runStart, now time.Time) time.Time {
-	earliest := now.Add(-listWindow).Add(time.Minute)
+	earliest := now.Add(-listWindow).Add(24 * time.Hour)
 	if runStart.IsZero() || runStart.Before(earliest) {
 		return earliest
 	}
@@ -287,6 +289,9 @@ type CleanupResult struct {
 	Failed  int
 	// Left are the dossiers found (CleanupOptions.List: nothing is deleted).
 	Left []LeftDossier
+	// Shards counts the run's shards found in the output (0: the output
+	// does not know the run; only the API's lists were searched).
+	Shards int
 }
 
 // LeftDossier is a dossier of a run still at the API.
@@ -322,6 +327,7 @@ func Cleanup(ctx context.Context, out blob.Store, api ReconcileAPI, runID string
 	if err != nil {
 		return res, err
 	}
+	res.Shards = len(shards)
 	for _, sh := range shards {
 		st, err := journal.Read(ctx, out, report.JournalPrefix(runID, sh.Shard, sh.Count))
 		if err != nil {

@@ -88,6 +88,17 @@ func (p *Pipeline) personalData(row *report.Row) {
 // resultColumns fills the columns a final process answers: its reasons, the
 // extracted data (finalResult when accepted, else what providerSpecific
 // holds), every security check and the selfie match.
+//
+// A check column is TRUE/FALSE whenever the answer reports the check: by its
+// securityChecks object (passed, else valid; selfieAndDocumentMatch carries
+// only a similarity level, read as passed for high and failed for medium,
+// low, veryLow), or by a status reason naming it, which makes it FALSE. The
+// seed's underage rejection has no notUnderage object, only the reason
+// Document / Security / NotUnderage ("failed or was not found"), so without
+// the reasons check_not_underage would be NULL there.
+// (assure.Process.CheckResults has the rules and their sources.)
+// failed_checks lists the FALSE ones by key, and checks of other names a
+// reason gives.
 func resultColumns(row *report.Row, p *assure.Process) {
 	row.ProcessID = report.NonEmpty(p.ProcessID)
 	for _, r := range p.StatusReasons {
@@ -138,17 +149,26 @@ func resultColumns(row *report.Row, p *assure.Process) {
 			row.IssuingCountry = report.NonEmpty(doc.IssuingCountry)
 		}
 	}
+	columns := map[string]**bool{
+		assure.CheckNotTamperedDocument:    &row.CheckNotTamperedDocument,
+		assure.CheckNonExpired:             &row.CheckNonExpired,
+		assure.CheckNotUnderage:            &row.CheckNotUnderage,
+		assure.CheckNotBlackAndWhite:       &row.CheckNotBlackAndWhite,
+		assure.CheckDataIntegrity:          &row.CheckDataIntegrity,
+		assure.CheckSidesMatch:             &row.CheckSidesMatch,
+		assure.CheckNotFaceSpoofing:        &row.CheckNotFaceSpoofing,
+		assure.CheckSelfieAndDocumentMatch: &row.CheckSelfieAndDocumentMatch,
+	}
+	for _, c := range p.CheckResults() {
+		if col, ok := columns[c.Key]; ok {
+			*col = new(c.Passed)
+		}
+		if !c.Passed {
+			row.FailedChecks = append(row.FailedChecks, c.Key)
+		}
+	}
 	if doc != nil && doc.SecurityChecks != nil {
-		sc := doc.SecurityChecks
-		row.CheckNotTamperedDocument = sc.NotTamperedDocument.Result()
-		row.CheckNonExpired = sc.NonExpired.Result()
-		row.CheckNotUnderage = sc.NotUnderage.Result()
-		row.CheckNotBlackAndWhite = sc.NotBlackAndWhite.Result()
-		row.CheckDataIntegrity = sc.DataIntegrity.Result()
-		row.CheckSidesMatch = sc.SidesMatch.Result()
-		row.CheckNotFaceSpoofing = sc.NotFaceSpoofing.Result()
-		row.CheckSelfieAndDocumentMatch = sc.SelfieAndDocumentMatch.Result()
-		if m := sc.SelfieAndDocumentMatch; m != nil {
+		if m := doc.SecurityChecks.SelfieAndDocumentMatch; m != nil {
 			row.SelfieSimilarityLevel = report.NonEmpty(m.SimilarityLevel)
 		}
 	}

@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -76,9 +77,47 @@ func TestV1JournalResumes(t *testing.T) {
 			assert.JSONEq(t, string(w.ResultJSON), string(r.ResultJSON), r.RecordID)
 			r.ResultJSON = w.ResultJSON
 		}
+		sinceV1(t, &w, &r)
 		assert.Equal(t, w, r, r.RecordID)
 	}
 	assert.Equal(t, 11, finals)
+}
+
+// sinceV1 checks and then copies into w (the v1 row) what this version
+// fills differently: meta.json's previous_status fills previous_outcome and
+// outcome_changed (v1 kept it as metadata), and the check columns are read
+// from the status reasons and the similarity level too (v1 left a check
+// without an object or a passed flag NULL; failed_checks is new). Every
+// check v1 reported keeps its value.
+func sinceV1(t *testing.T, w, r *report.Row) {
+	t.Helper()
+	prev, ok := w.Metadata["previous_status"]
+	if assert.True(t, ok, "%s: v1 kept previous_status as metadata", r.RecordID) &&
+		assert.NotNil(t, r.PreviousOutcome, r.RecordID) {
+		assert.Equal(t, prev, *r.PreviousOutcome, r.RecordID)
+		assert.Equal(t, report.OutcomeChanged(prev, r.Outcome), r.OutcomeChanged, r.RecordID)
+	}
+	w.Metadata = maps.Clone(w.Metadata)
+	delete(w.Metadata, "previous_status")
+	w.PreviousOutcome, w.OutcomeChanged = r.PreviousOutcome, r.OutcomeChanged
+
+	for _, c := range []struct{ v1, now **bool }{
+		{&w.CheckNotTamperedDocument, &r.CheckNotTamperedDocument},
+		{&w.CheckNonExpired, &r.CheckNonExpired},
+		{&w.CheckNotUnderage, &r.CheckNotUnderage},
+		{&w.CheckNotBlackAndWhite, &r.CheckNotBlackAndWhite},
+		{&w.CheckDataIntegrity, &r.CheckDataIntegrity},
+		{&w.CheckSidesMatch, &r.CheckSidesMatch},
+		{&w.CheckNotFaceSpoofing, &r.CheckNotFaceSpoofing},
+		{&w.CheckSelfieAndDocumentMatch, &r.CheckSelfieAndDocumentMatch},
+	} {
+		if *c.v1 != nil {
+			assert.Equal(t, *c.v1, *c.now, "%s: a check v1 reported", r.RecordID)
+		}
+		*c.v1 = *c.now
+	}
+	assert.Nil(t, w.FailedChecks, "v1 had no failed_checks")
+	w.FailedChecks = r.FailedChecks
 }
 
 // copyTree copies the files below src into dst.

@@ -98,5 +98,6 @@ func (p *Pipeline) writeLoop(ctx context.Context, rows <-chan *record, started t
 func (p *Pipeline) progress(started time.Time) Progress {
 	t := p.deps.Rows.Written()
 	return Progress{Listed: p.listed.Load(), ListingEnd: p.listingDone.Load(), Done: t.Records,
-		InFlight: p.inFlight.Load(), Polling: p.polling.Load(), Outcomes: t.Outcomes, Started: started}
+		InFlight: p.inFlight.Load(), Polling: p.polling.Load(), Outcomes: t.Outcomes, Started: started,
+		Counted: p.counted.Load(), CountEnd: p.countDone.Load(), Resumed: p.resumed.Load()}
 }

@@ -96,6 +96,7 @@ func fullRow(i int) Row {
 		CheckSidesMatch:              new(false),
 		CheckNotFaceSpoofing:         new(true),
 		CheckSelfieAndDocumentMatch:  new(false),
+		FailedChecks:                 []string{"nonExpired", "notBlackAndWhite", "sidesMatch", "selfieAndDocumentMatch"},
 		SelfieSimilarityLevel:        new("veryLow"),
 		SelfieStatus:                 new("SUCCESS"),
 		PreviousOutcome:              new("accepted"),

@@ -117,8 +117,9 @@ type Row struct {
 	// (internal/privacy).
 	DateOfBirthHMAC *string `parquet:"date_of_birth_hmac,optional"`
 
-	// Security checks (providerSpecific.document.securityChecks): nil when
-	// the provider did not report the check.
+	// Security checks (providerSpecific.document.securityChecks, and the
+	// status reasons that name a check): nil when the answer does not report
+	// the check.
 	CheckNotTamperedDocument *bool `parquet:"check_not_tampered_document,optional"`
 	CheckNonExpired          *bool `parquet:"check_non_expired,optional"`
 	CheckNotUnderage         *bool `parquet:"check_not_underage,optional"`
@@ -127,8 +128,15 @@ type Row struct {
 	CheckSidesMatch          *bool `parquet:"check_sides_match,optional"`
 	CheckNotFaceSpoofing     *bool `parquet:"check_not_face_spoofing,optional"`
 	// CheckSelfieAndDocumentMatch is the selfieAndDocumentMatch check's
-	// passed/valid flag (its level is SelfieSimilarityLevel).
+	// passed/valid flag, else its level read as passed (high) or not
+	// (medium, low, veryLow); the level is SelfieSimilarityLevel.
 	CheckSelfieAndDocumentMatch *bool `parquet:"check_selfie_and_document_match,optional"`
+	// FailedChecks names every failed check by its securityChecks key
+	// (notTamperedDocument, nonExpired, notUnderage, notBlackAndWhite,
+	// dataIntegrity, sidesMatch, notFaceSpoofing, selfieAndDocumentMatch, in
+	// that order, then any other check a status reason names): the check
+	// columns that are false. Empty when none failed or none was reported.
+	FailedChecks []string `parquet:"failed_checks,list"`
 
 	// Selfie.
 	SelfieSimilarityLevel *string `parquet:"selfie_similarity_level,optional,dict"`
@@ -192,6 +200,9 @@ func (r *Row) emptyToNil() {
 	}
 	if len(r.SkipReasons) == 0 {
 		r.SkipReasons = nil
+	}
+	if len(r.FailedChecks) == 0 {
+		r.FailedChecks = nil
 	}
 	if len(r.Metadata) == 0 {
 		r.Metadata = nil

@@ -232,20 +232,22 @@ func agreed(a, b string) string {
 // summaryCols is the projection of Row that Totals need: Summarize decodes
 // only these columns (not names, JSON, lists).
 type summaryCols struct {
-	RecordID       string     `parquet:"record_id"`
-	Outcome        string     `parquet:"outcome"`
-	Reason         string     `parquet:"reason"`
-	OutcomeChanged *bool      `parquet:"outcome_changed,optional"`
-	APICalls       int32      `parquet:"api_calls"`
-	Retries        int32      `parquet:"retries"`
-	Polls          int32      `parquet:"polls"`
-	SubmittedAt    *time.Time `parquet:"submitted_at,optional,timestamp(millisecond)"`
-	CompletedAt    *time.Time `parquet:"completed_at,optional,timestamp(millisecond)"`
-	DryRun         bool       `parquet:"dry_run"`
+	RecordID       string `parquet:"record_id"`
+	Outcome        string `parquet:"outcome"`
+	Reason         string `parquet:"reason"`
+	OutcomeChanged *bool  `parquet:"outcome_changed,optional"`
+	// PreviousOutcome feeds Totals.Transitions.
+	PreviousOutcome *string    `parquet:"previous_outcome,optional"`
+	APICalls        int32      `parquet:"api_calls"`
+	Retries         int32      `parquet:"retries"`
+	Polls           int32      `parquet:"polls"`
+	SubmittedAt     *time.Time `parquet:"submitted_at,optional,timestamp(millisecond)"`
+	CompletedAt     *time.Time `parquet:"completed_at,optional,timestamp(millisecond)"`
+	DryRun          bool       `parquet:"dry_run"`
 }
 
 func (c *summaryCols) row() Row {
 	return Row{RecordID: c.RecordID, Outcome: c.Outcome, Reason: c.Reason, OutcomeChanged: c.OutcomeChanged,
-		APICalls: c.APICalls, Retries: c.Retries, Polls: c.Polls, SubmittedAt: c.SubmittedAt,
+		PreviousOutcome: c.PreviousOutcome, APICalls: c.APICalls, Retries: c.Retries, Polls: c.Polls, SubmittedAt: c.SubmittedAt,
 		CompletedAt: c.CompletedAt, DryRun: c.DryRun}
 }

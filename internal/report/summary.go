@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	"reverify/internal/blob"
@@ -41,9 +42,14 @@ type Totals struct {
 	// previous outcome; OutcomeCompared counts rows that had one.
 	OutcomeChanged  int64 `json:"outcome_changed"`
 	OutcomeCompared int64 `json:"outcome_compared"`
-	APICalls        int64 `json:"api_calls"`
-	Retries         int64 `json:"retries"`
-	Polls           int64 `json:"polls"`
+	// Transitions counts the rows with a previous outcome by that previous
+	// outcome and the outcome now: transitions[previous][outcome]. The
+	// previous outcome is trimmed and lower-cased (OutcomeChanged compares
+	// case-insensitively too). Counts only, like every field here.
+	Transitions map[string]map[string]int64 `json:"transitions,omitempty"`
+	APICalls    int64                       `json:"api_calls"`
+	Retries     int64                       `json:"retries"`
+	Polls       int64                       `json:"polls"`
 	// DryRunRecords counts rows written by a dry run (against the emulator).
 	DryRunRecords int64 `json:"dry_run_records"`
 	// DryRun is true when every row is from a dry run.
@@ -151,6 +157,12 @@ func (t *Totals) Add(r *Row) {
 			t.OutcomeChanged++
 		}
 	}
+	if prev := TransitionKey(r.PreviousOutcome); prev != "" {
+		if t.Transitions == nil {
+			t.Transitions = map[string]map[string]int64{}
+		}
+		addCount(t.Transitions, prev, r.Outcome, 1)
+	}
 	t.APICalls += int64(r.APICalls)
 	t.Retries += int64(r.Retries)
 	t.Polls += int64(r.Polls)
@@ -191,6 +203,14 @@ func (t *Totals) merge(o *Totals) {
 	}
 	t.OutcomeChanged += o.OutcomeChanged
 	t.OutcomeCompared += o.OutcomeCompared
+	for prev, m := range o.Transitions {
+		if t.Transitions == nil {
+			t.Transitions = map[string]map[string]int64{}
+		}
+		for oc, v := range m {
+			addCount(t.Transitions, prev, oc, v)
+		}
+	}
 	t.APICalls += o.APICalls
 	t.Retries += o.Retries
 	t.Polls += o.Polls
@@ -211,10 +231,35 @@ func (t Totals) clone() Totals {
 	for k, m := range t.Reasons {
 		c.Reasons[k] = maps.Clone(m)
 	}
+	if t.Transitions != nil {
+		c.Transitions = make(map[string]map[string]int64, len(t.Transitions))
+		for k, m := range t.Transitions {
+			c.Transitions[k] = maps.Clone(m)
+		}
+	}
 	if c.Outcomes == nil {
 		c.Outcomes = map[string]int64{}
 	}
 	return c
+}
+
+// TransitionKey is the key of a previous outcome in Totals.Transitions:
+// trimmed and lower-cased; "" when there is none.
+func TransitionKey(previous *string) string {
+	if previous == nil {
+		return ""
+	}
+	return strings.ToLower(strings.TrimSpace(*previous))
+}
+
+// addCount adds n to m[a][b].
+func addCount(m map[string]map[string]int64, a, b string, n int64) {
+	inner := m[a]
+	if inner == nil {
+		inner = map[string]int64{}
+		m[a] = inner
+	}
+	inner[b] += n
 }
 
 func minTime(a, b *time.Time) *time.Time {

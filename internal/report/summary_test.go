@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -270,8 +271,12 @@ func TestRenderTableGolden(t *testing.T) {
 	for i := range rs {
 		rs[i].RecordID = "rec-" + thousands(int64(i))
 		if i%4 == 0 {
-			rs[i].PreviousOutcome = new(OutcomeAccepted)
-			rs[i].OutcomeChanged = OutcomeChanged(OutcomeAccepted, rs[i].Outcome)
+			prev := OutcomeAccepted
+			if i%12 == 0 {
+				prev = " Rejected" // counted as rejected, as outcome_changed compares
+			}
+			rs[i].PreviousOutcome = new(prev)
+			rs[i].OutcomeChanged = OutcomeChanged(prev, rs[i].Outcome)
 		}
 	}
 	w, err := NewWriter(st, WriterConfig{RunID: "nightly-2026-11-27", ShardCount: 1, Attempt: "a"})
@@ -290,10 +295,10 @@ func TestRenderTableGolden(t *testing.T) {
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, RenderTables(&buf, sums))
-	want := `run nightly-2026-11-27  shard 0 of 1  dry run
+	want := `run nightly-2026-11-27  shard 0 of 1  DRY RUN (bundled emulator)
 records 1,234  parts 1  api calls 6,170 (5.00/record)  retries 1,234  polls 2,468
 started 2026-11-27T01:02:03Z  finished 2026-11-27T01:22:37Z  duration 20m34s  1.00 records/s  exit code 3
-outcome changed 64 of 309 compared with the previous outcome
+outcome changed 136 of 309 compared with the previous outcome
 
 outcome       count   share  top reasons
 accepted        980   79.4%
@@ -305,7 +310,13 @@ error             8    0.6%  http_400 8
 timeout           2    0.2%
 total         1,234  100.0%
 
-run zeta  shards 2 of 3 present (missing 1)  dry run
+previous outcome (rows) -> outcome now (columns)
+previous  accepted  rejected  inconclusive  failed  skipped  error  timeout  total
+accepted       163        20            15       1        5      1        1    206
+rejected        82        10             8       0        2      1        0    103
+total          245        30            23       1        7      2        1    309
+
+run zeta  shards 2 of 3 present (missing 1)  DRY RUN (bundled emulator)
 records 2  parts 2  api calls 18 (9.00/record)  retries 2  polls 4
 
 outcome   count   share  top reasons
@@ -330,4 +341,109 @@ func TestProjectionsMatchRow(t *testing.T) {
 			assert.Equal(t, want, got, "%s.%s", p.Name(), f.Name)
 		}
 	}
+}
+
+// Totals.Transitions counts rows by previous outcome (trimmed, lower-cased,
+// as outcome_changed compares) and outcome now; rows without a previous
+// outcome are not in it. Writer totals, merged totals, Summarize (from the
+// Parquet rows) and _summary.json agree.
+func TestTransitions(t *testing.T) {
+	ctx := context.Background()
+	st := localStore(t)
+	row := func(id, outcome string, prev *string) Row {
+		r := outcomeRow(id, outcome, "", 5)
+		if prev != nil {
+			r.PreviousOutcome = prev
+			r.OutcomeChanged = OutcomeChanged(*prev, outcome)
+		}
+		return r
+	}
+	shard0 := writeRun(t, st, "tr", 0, 2, "a",
+		row("a", OutcomeAccepted, new("accepted")),
+		row("b", OutcomeInconclusive, new("Accepted")),
+		row("c", OutcomeRejected, new(" rejected ")),
+		row("d", OutcomeAccepted, nil),
+		row("e", OutcomeSkipped, new("   ")), // blank: no previous outcome
+	)
+	shard1 := writeRun(t, st, "tr", 1, 2, "a",
+		row("f", OutcomeInconclusive, new("accepted")),
+		row("g", OutcomeSkipped, new("accepted")),
+		row("h", OutcomeRejected, new("approved")), // not an outcome: kept as given
+	)
+	assert.Equal(t, map[string]map[string]int64{
+		"accepted": {"accepted": 1, "inconclusive": 1},
+		"rejected": {"rejected": 1},
+	}, shard0.Transitions)
+	assert.Equal(t, int64(3), shard0.OutcomeCompared)
+
+	want := map[string]map[string]int64{
+		"accepted": {"accepted": 1, "inconclusive": 2, "skipped": 1},
+		"rejected": {"rejected": 1},
+		"approved": {"rejected": 1},
+	}
+	merged := shard0.clone()
+	merged.merge(&shard1)
+	assert.Equal(t, want, merged.Transitions)
+	assert.Equal(t, int64(6), merged.OutcomeCompared)
+	assert.Len(t, shard0.Transitions["accepted"], 2, "merge does not change its argument's source")
+	c := merged.clone()
+	c.Transitions["accepted"]["accepted"]++
+	assert.Equal(t, int64(1), merged.Transitions["accepted"]["accepted"], "clone is deep")
+
+	sum, err := SummarizeRun(ctx, st, "tr")
+	require.NoError(t, err)
+	assert.Equal(t, want, sum.Transitions, "read back from the rows")
+	var total int64
+	for _, m := range sum.Transitions {
+		for _, n := range m {
+			total += n
+		}
+	}
+	assert.Equal(t, sum.OutcomeCompared, total, "every compared row once")
+
+	require.NoError(t, WriteSummary(ctx, st, Summary{RunID: "tr", Shard: 0, ShardCount: 2, Totals: shard0}))
+	b, err := st.Get(ctx, SummaryKey("tr", 0, 2), 1<<20)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"transitions": {`)
+	got, err := ReadSummary(ctx, st, "tr", 0, 2)
+	require.NoError(t, err)
+	assert.Equal(t, shard0.Transitions, got.Transitions)
+
+	none := writeRun(t, st, "none", 0, 1, "a", row("x", OutcomeAccepted, nil))
+	assert.Nil(t, none.Transitions)
+	require.NoError(t, WriteSummary(ctx, st, Summary{RunID: "none", ShardCount: 1, Totals: none}))
+	b, err = st.Get(ctx, SummaryKey("none", 0, 1), 1<<20)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "transitions", "omitted when no row had a previous outcome")
+
+	var buf bytes.Buffer
+	require.NoError(t, RenderTable(&buf, sum))
+	assert.Contains(t, buf.String(), `
+previous outcome (rows) -> outcome now (columns)
+previous  accepted  rejected  inconclusive  skipped  total
+accepted         1         0             2        1      4
+rejected         0         1             0        0      1
+approved         0         1             0        0      1
+total            1         2             2        1      6
+`)
+	buf.Reset()
+	require.NoError(t, RenderTable(&buf, Summary{RunID: "none", Totals: none}))
+	assert.NotContains(t, buf.String(), "previous outcome (rows)")
+}
+
+// A transition table with many previous outcomes shows the known ones, then
+// the most frequent others, and sums the rest in one row.
+func TestTransitionTableCapsItsRows(t *testing.T) {
+	tr := map[string]map[string]int64{"accepted": {"accepted": 5}}
+	for i := range 12 {
+		tr[fmt.Sprintf("code-%02d", i)] = map[string]int64{"rejected": int64(i + 1)}
+	}
+	out := transitionTable(tr)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2+maxTransitionRows+1, out) // title, header, rows, total
+	assert.True(t, strings.HasPrefix(lines[2], "accepted "), out)
+	assert.True(t, strings.HasPrefix(lines[3], "code-11 "), "most frequent other first:\n%s", out)
+	assert.Regexp(t, `^other \(4\)\s+0\s+10\s+10$`, lines[len(lines)-2], out) // code-00..03: 1+2+3+4
+	assert.Regexp(t, `^total\s+5\s+78\s+83$`, lines[len(lines)-1], out)
+	assert.Empty(t, transitionTable(nil))
 }

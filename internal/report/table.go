@@ -32,17 +32,16 @@ func RenderTables(w io.Writer, sums []Summary) error {
 
 // RenderTable writes the human summary of one run or shard: a header with the
 // run's facts, then one aligned line per outcome present with its count,
-// share and top reasons, then the total. It holds counts and reason codes
-// only, never row values.
+// share and top reasons, then the total; then, when any row had a previous
+// outcome, how outcomes moved from it (transitionTable). It holds counts,
+// outcome and reason codes only, never row values.
 func RenderTable(w io.Writer, s Summary) error {
 	var b strings.Builder
 	b.WriteString(headerLines(s))
 
 	type line struct{ outcome, count, share, reasons string }
 	outcomes := slices.Collect(maps.Keys(s.Outcomes))
-	slices.SortFunc(outcomes, func(a, b string) int {
-		return cmp.Or(cmp.Compare(outcomeRank(a), outcomeRank(b)), strings.Compare(a, b))
-	})
+	slices.SortFunc(outcomes, byOutcome)
 	lines := []line{{"outcome", "count", "share", "top reasons"}}
 	for _, o := range outcomes {
 		n := s.Outcomes[o]
@@ -62,8 +61,107 @@ func RenderTable(w io.Writer, s Summary) error {
 		b.WriteString(strings.TrimRight(row, " "))
 		b.WriteByte('\n')
 	}
+	b.WriteString(transitionTable(s.Transitions))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// maxTransitionRows is how many previous outcomes the transition table
+// shows; the rest are summed in one "other (N)" row.
+const maxTransitionRows = 10
+
+// byOutcome orders outcomes for display: known ones in Outcomes order, then
+// the rest by name.
+func byOutcome(a, b string) int {
+	return cmp.Or(cmp.Compare(outcomeRank(a), outcomeRank(b)), strings.Compare(a, b))
+}
+
+// transitionTable renders Totals.Transitions, after a blank line: one row
+// per previous outcome, one column per outcome now, counts in the cells, a
+// total row and column. "" when no row had a previous outcome.
+func transitionTable(tr map[string]map[string]int64) string {
+	if len(tr) == 0 {
+		return ""
+	}
+	var cols []string
+	colTotal := map[string]int64{}
+	rowTotal := map[string]int64{}
+	var total int64
+	for prev, m := range tr {
+		for oc, n := range m {
+			if _, ok := colTotal[oc]; !ok {
+				cols = append(cols, oc)
+			}
+			colTotal[oc] += n
+			rowTotal[prev] += n
+			total += n
+		}
+	}
+	slices.SortFunc(cols, byOutcome)
+	prevs := slices.SortedFunc(maps.Keys(tr), func(a, b string) int {
+		// Known outcomes first; among the others the most frequent first.
+		ka, kb := KnownOutcome(a), KnownOutcome(b)
+		switch {
+		case ka && kb:
+			return byOutcome(a, b)
+		case ka != kb:
+			if ka {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(rowTotal[b], rowTotal[a]), strings.Compare(a, b))
+	})
+
+	cells := [][]string{append(append([]string{"previous"}, cols...), "total")}
+	addRow := func(label string, get func(oc string) int64, sum int64) {
+		r := []string{label}
+		for _, oc := range cols {
+			r = append(r, thousands(get(oc)))
+		}
+		cells = append(cells, append(r, thousands(sum)))
+	}
+	shown := prevs
+	if len(prevs) > maxTransitionRows {
+		shown = prevs[:maxTransitionRows-1]
+	}
+	for _, prev := range shown {
+		addRow(prev, func(oc string) int64 { return tr[prev][oc] }, rowTotal[prev])
+	}
+	if rest := prevs[len(shown):]; len(rest) > 0 {
+		var sum int64
+		for _, prev := range rest {
+			sum += rowTotal[prev]
+		}
+		addRow(fmt.Sprintf("other (%d)", len(rest)), func(oc string) int64 {
+			var n int64
+			for _, prev := range rest {
+				n += tr[prev][oc]
+			}
+			return n
+		}, sum)
+	}
+	addRow("total", func(oc string) int64 { return colTotal[oc] }, total)
+
+	widths := make([]int, len(cells[0]))
+	for _, r := range cells {
+		for i, c := range r {
+			widths[i] = max(widths[i], len(c))
+		}
+	}
+	var b strings.Builder
+	b.WriteString("\nprevious outcome (rows) -> outcome now (columns)\n")
+	for _, r := range cells {
+		for i, c := range r {
+			if i == 0 {
+				fmt.Fprintf(&b, "%-*s", widths[i], c)
+			} else {
+				fmt.Fprintf(&b, "  %*s", widths[i], c)
+			}
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 // headerLines renders the facts above the table.
@@ -81,7 +179,7 @@ func headerLines(s Summary) string {
 		fmt.Fprintf(&b, "  shard %d of %d", s.Shard, s.ShardCount)
 	}
 	if s.DryRun {
-		b.WriteString("  dry run")
+		b.WriteString("  DRY RUN (bundled emulator)")
 	}
 	b.WriteByte('\n')
 
@@ -93,6 +191,12 @@ func headerLines(s Summary) string {
 	fmt.Fprintf(&b, "  api calls %s", thousands(s.APICalls))
 	if s.Records > 0 {
 		fmt.Fprintf(&b, " (%.2f/record)", float64(s.APICalls)/float64(s.Records))
+	}
+	// The rows count the calls made for them; an attempt also makes calls
+	// for records it leaves to the next one (interrupted), for resuming and
+	// for tokens: say so when those are more.
+	if made, ok := extraCount(s.Extra, "api_calls_total"); ok && made > s.APICalls {
+		fmt.Fprintf(&b, ", %s made by the last attempt", thousands(made))
 	}
 	fmt.Fprintf(&b, "  retries %s  polls %s\n", thousands(s.Retries), thousands(s.Polls))
 
@@ -219,4 +323,18 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// extraCount reads a count from RunStats.Extra (an int64 in process, a
+// float64 once read back from JSON).
+func extraCount(extra map[string]any, key string) (int64, bool) {
+	switch v := extra[key].(type) {
+	case int64:
+		return v, true
+	case int:
+		return int64(v), true
+	case float64:
+		return int64(v), true
+	}
+	return 0, false
 }

@@ -42,17 +42,10 @@ func (a *Archive) folderRecords(ctx context.Context, fn func(Record) error) erro
 		return err
 	}
 	err = st.List(ctx, "", func(o blob.Object) error {
-		segs := strings.Split(o.Key, "/")
-		depth := a.cfg.RecordDepth
-		if len(segs) <= depth {
-			return nil // not inside a record folder: the manifest, expected.jsonl, ...
+		id, rel, ok := a.recordKey(o.Key)
+		if !ok {
+			return nil
 		}
-		for _, s := range segs[:depth] {
-			if s == "" || s == "." || s == ".." {
-				return nil // not a usable folder name
-			}
-		}
-		id := strings.Join(segs[:depth], "/")
 		if cur != nil && cur.id != id {
 			if err := emit(); err != nil {
 				return err
@@ -61,7 +54,7 @@ func (a *Archive) folderRecords(ctx context.Context, fn func(Record) error) erro
 		if cur == nil {
 			cur = &folder{id: id}
 		}
-		cur.add(strings.Join(segs[depth:], "/"))
+		cur.add(rel)
 		return nil
 	})
 	if err == nil {
@@ -74,6 +67,63 @@ func (a *Archive) folderRecords(ctx context.Context, fn func(Record) error) erro
 		return err
 	}
 	return a.storeErr(ctx, "list "+a.root.String(), err)
+}
+
+// recordKey splits an archive key into its record folder's id and the rest;
+// ok is false for a key outside a usable record folder (the manifest,
+// expected.jsonl, a folder named "." or "..").
+func (a *Archive) recordKey(key string) (id, rel string, ok bool) {
+	segs := strings.Split(key, "/")
+	depth := a.cfg.RecordDepth
+	if len(segs) <= depth {
+		return "", "", false
+	}
+	for _, s := range segs[:depth] {
+		if s == "" || s == "." || s == ".." {
+			return "", "", false
+		}
+	}
+	return strings.Join(segs[:depth], "/"), strings.Join(segs[depth:], "/"), true
+}
+
+// Count counts the records Records would hand over, reading no image and
+// no meta.json: the lines of a manifest, the record folders of a listing
+// (keys only: a listing comes sorted, so a folder's keys are together and
+// nothing per record is kept). seen, when set, is told the count so far
+// every 1,000 records. Only records whose id keep accepts (nil: all) are
+// counted: a shard's. It is what a progress display shows as the total
+// while the run lists the records itself.
+func (a *Archive) Count(ctx context.Context, keep func(id string) bool, seen func(n int64)) (int64, error) {
+	var n int64
+	tick := func(id string) {
+		if keep != nil && !keep(id) {
+			return
+		}
+		n++
+		if seen != nil && n%1000 == 0 {
+			seen(n)
+		}
+	}
+	if a.manifest != nil {
+		err := a.manifestRecords(ctx, func(r Record) error { tick(r.ID); return nil })
+		return n, err
+	}
+	st, err := a.store(ctx, a.root)
+	if err != nil {
+		return 0, err
+	}
+	last := ""
+	err = st.List(ctx, "", func(o blob.Object) error {
+		if id, _, ok := a.recordKey(o.Key); ok && id != last {
+			last = id
+			tick(id)
+		}
+		return nil
+	})
+	if err != nil {
+		return n, a.storeErr(ctx, "list "+a.root.String(), err)
+	}
+	return n, nil
 }
 
 // folder gathers the keys of one record folder.

@@ -160,6 +160,25 @@ func collect(t testing.TB, a *Archive) []Record {
 	return recs
 }
 
+// requireCountMatches checks that Count, reading keys or lines only, counts
+// what Records hands over, and with a filter the records it keeps.
+func requireCountMatches(t testing.TB, a *Archive, recs []Record) {
+	t.Helper()
+	n, err := a.Count(context.Background(), nil, nil)
+	require.NoError(t, err)
+	require.EqualValues(t, len(recs), n, "Count agrees with Records")
+	keep := func(id string) bool { return len(id)%2 == 0 }
+	want := 0
+	for _, r := range recs {
+		if keep(r.ID) {
+			want++
+		}
+	}
+	n, err = a.Count(context.Background(), keep, nil)
+	require.NoError(t, err)
+	require.EqualValues(t, want, n, "Count keeps what keep keeps")
+}
+
 func byID(recs []Record) map[string]Record {
 	m := map[string]Record{}
 	for _, r := range recs {

@@ -2,9 +2,11 @@ package source
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"sort"
+	"strings"
 
 	"reverify/internal/blob"
 )
@@ -13,10 +15,16 @@ import (
 const maxMetaBytes = 64 << 10
 
 // Keys of meta.json with a meaning; every other key becomes Record.Meta.
+//
+// The previous status is spelled previous_status, as the manifest column
+// (ColPreviousStatus) and as `batch specimen` writes it; previousStatus,
+// the spelling documented first, is read as an alias. Both in one file must
+// agree.
 const (
-	metaDocumentID     = "documentId"
-	metaProcessType    = "processType"
-	metaPreviousStatus = "previousStatus"
+	metaDocumentID          = "documentId"
+	metaProcessType         = "processType"
+	metaPreviousStatus      = ColPreviousStatus
+	metaPreviousStatusAlias = "previousStatus"
 )
 
 // metaFields are the known fields of a meta.json, as text ("" when absent,
@@ -51,6 +59,7 @@ func (a *Archive) readMeta(ctx context.Context, st blob.Store, key string, r *Re
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	var previous, previousAlias string
 	for _, k := range keys {
 		v := obj[k]
 		var err error
@@ -64,7 +73,9 @@ func (a *Archive) readMeta(ctx context.Context, st blob.Store, key string, r *Re
 		case metaProcessType:
 			m.processType, err = jsonString(v)
 		case metaPreviousStatus:
-			m.previousStatus, err = jsonString(v)
+			previous, err = jsonString(v)
+		case metaPreviousStatusAlias:
+			previousAlias, err = jsonString(v)
 		default:
 			if s, ok := jsonMeta(v); ok {
 				r.setMeta(k, s)
@@ -73,6 +84,11 @@ func (a *Archive) readMeta(ctx context.Context, st blob.Store, key string, r *Re
 		if err != nil {
 			r.addProblem(CodeBadMetadata, "", "%s: %s: %v", uri, k, err)
 		}
+	}
+	m.previousStatus = cmp.Or(previous, previousAlias)
+	if previous != "" && previousAlias != "" && !strings.EqualFold(strings.TrimSpace(previous), strings.TrimSpace(previousAlias)) {
+		r.addProblem(CodeBadMetadata, "", "%s: %s %q and its alias %s %q disagree: keep one",
+			uri, metaPreviousStatus, clip(previous), metaPreviousStatusAlias, clip(previousAlias))
 	}
 	return m, nil
 }

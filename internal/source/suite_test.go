@@ -175,6 +175,7 @@ func testFolderLayout(t *testing.T, b *backend) {
 		Limits: Limits{MaxImageBytes: 256 << 10}})
 	require.NoError(t, err)
 	recs := collect(t, a)
+	requireCountMatches(t, a, recs)
 
 	var ids []string
 	for _, r := range recs {
@@ -317,6 +318,7 @@ func testManifestCSV(t *testing.T, b *backend) {
 	a, err := Open(ctx, b.opener, Config{Archive: b.root, Manifest: b.uri("manifest.csv"), DefaultDocumentID: 7})
 	require.NoError(t, err)
 	recs := collect(t, a)
+	requireCountMatches(t, a, recs)
 
 	wants := []lineWant{
 		{"r1", 2, []string{}},

@@ -14,7 +14,9 @@ const (
 )
 
 // Meta is the content of a record's meta.json. The archive reader takes
-// documentId and processType and keeps the other keys as metadata.
+// documentId, processType and previous_status (spelled as the manifest
+// column; it fills previous_outcome) and keeps the other keys (case) as
+// metadata.
 type Meta struct {
 	DocumentID     int    `json:"documentId"`
 	ProcessType    string `json:"processType"`

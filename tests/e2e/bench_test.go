@@ -5,7 +5,7 @@ package e2e
 // 0.001, no faults) under a rate limit. It reports, it does not assert:
 //
 //	make bench                                   # 2,000 records at api.rate 200
-//	REVERIFY_BENCH_RECORDS=5000 REVERIFY_BENCH_RATE=500 make bench
+//	REVERIFY_TEST_BENCH_RECORDS=5000 REVERIFY_TEST_BENCH_RATE=500 make bench
 //
 // The archive is generated once per (records, seed) and cached under
 // $REVERIFY_CACHE/bench (else the system temp folder), so reruns skip the
@@ -25,8 +25,8 @@ import (
 
 // Benchmark knobs (environment).
 const (
-	EnvBenchRecords = "REVERIFY_BENCH_RECORDS" // records in the archive (default 2000)
-	EnvBenchRate    = "REVERIFY_BENCH_RATE"    // api.rate (default 200)
+	EnvBenchRecords = "REVERIFY_TEST_BENCH_RECORDS" // records in the archive (default 2000)
+	EnvBenchRate    = "REVERIFY_TEST_BENCH_RATE"    // api.rate (default 200)
 	benchSeed       = 1
 )
 

@@ -20,7 +20,7 @@ import (
 )
 
 // EnvCaseFigures names a file the case tests append their table rows to.
-const EnvCaseFigures = "REVERIFY_CASE_FIGURES"
+const EnvCaseFigures = "REVERIFY_TEST_CASE_FIGURES"
 
 var caseFile sync.Mutex
 
@@ -40,7 +40,7 @@ type Case struct {
 	Verifications, Dossiers string
 }
 
-// RecordCase logs the case's figures and appends them to $REVERIFY_CASE_FIGURES
+// RecordCase logs the case's figures and appends them to $REVERIFY_TEST_CASE_FIGURES
 // as a Markdown table row (test | case | verifications/record | duplicate
 // rows | dossiers left | exit | time to exit).
 func RecordCase(t *testing.T, c Case) {

@@ -10,9 +10,9 @@ package e2e
 // stated bound, and no dossier is left.
 //
 //	make test: 200 records, 5 kills, api.rate 500; local output, then S3 output
-//	make soak: 1,000 records, 10 kills, api.rate 200 (REVERIFY_SOAK=1;
-//	           REVERIFY_SOAK_RATE changes the rate); prints the figures of
-//	           RELIABILITY.md and appends them to $REVERIFY_SOAK_FIGURES
+//	make soak: 1,000 records, 10 kills, api.rate 200 (REVERIFY_TEST_SOAK=1;
+//	           REVERIFY_TEST_SOAK_RATE changes the rate); prints the figures of
+//	           RELIABILITY.md and appends them to $REVERIFY_TEST_SOAK_FIGURES
 
 import (
 	"context"
@@ -37,10 +37,10 @@ import (
 
 // Soak knobs (environment).
 const (
-	EnvSoak     = "REVERIFY_SOAK"      // set: the long version of the reliability tests
-	EnvSoakRate = "REVERIFY_SOAK_RATE" // api.rate of the soak's crash loops (default 200)
+	EnvSoak     = "REVERIFY_TEST_SOAK"      // set: the long version of the reliability tests
+	EnvSoakRate = "REVERIFY_TEST_SOAK_RATE" // api.rate of the soak's crash loops (default 200)
 	// EnvSoakFigures names a file the soak appends its figure tables to.
-	EnvSoakFigures = "REVERIFY_SOAK_FIGURES"
+	EnvSoakFigures = "REVERIFY_TEST_SOAK_FIGURES"
 	// EnvCrashSeed replaces the kill plan's seed (to explore other kill
 	// moments; the tests' own seed is fixed).
 	EnvCrashSeed = "REVERIFY_TEST_CRASH_SEED"
@@ -288,7 +288,7 @@ func runCrashLoop(t *testing.T, cl crashLoop) {
 	}
 	f.Add("date", "%s", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	if soak() {
-		f.Add("command", "make soak (REVERIFY_SOAK=1: TestCrashLoop, TestFaultStorms)")
+		f.Add("command", "make soak (REVERIFY_TEST_SOAK=1: TestCrashLoop, TestFaultStorms)")
 	} else {
 		f.Add("command", "make test (go test -run TestCrashLoop)")
 	}
@@ -316,7 +316,7 @@ func runCrashLoop(t *testing.T, cl crashLoop) {
 }
 
 // soakFigures logs a figure table; in the soak it prints it to stdout (for
-// RELIABILITY.md, verbatim) and appends it to $REVERIFY_SOAK_FIGURES.
+// RELIABILITY.md, verbatim) and appends it to $REVERIFY_TEST_SOAK_FIGURES.
 func soakFigures(t *testing.T, title string, f *Figures) {
 	table := f.String()
 	if !soak() {

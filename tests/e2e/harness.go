@@ -54,7 +54,7 @@ import (
 const (
 	// EnvBin names a built bin/batch (set by `make e2e` and `make bench`);
 	// when unset the harness builds the binary once per test process.
-	EnvBin = "REVERIFY_BIN"
+	EnvBin = "REVERIFY_TEST_BIN"
 	// EnvCache is the cache folder (benchmark archives are kept below it).
 	EnvCache = "REVERIFY_CACHE"
 )
@@ -93,7 +93,7 @@ func RepoRoot(t testing.TB) string {
 	return root
 }
 
-// Bin returns the path of the batch binary: $REVERIFY_BIN when set, else a
+// Bin returns the path of the batch binary: $REVERIFY_TEST_BIN when set, else a
 // binary built once per test process from the repository's cmd/batch into
 // a temporary folder (removed by Main).
 func Bin(t testing.TB) string {
@@ -152,7 +152,7 @@ func Main(m *testing.M) int {
 // Environment
 
 // Env is a subprocess environment: the binary sees these variables and no
-// others (so nothing of the test process, such as REVERIFY_BIN, leaks in).
+// others (so nothing of the test process, such as REVERIFY_TEST_BIN, leaks in).
 type Env map[string]string
 
 // BaseEnv returns the minimal environment: PATH, a fresh HOME (no AWS

@@ -251,4 +251,13 @@ func TestEvidenceOfDeletion(t *testing.T) {
 		return nil
 	}))
 	assert.EqualValues(t, live, logged, "each cleanup deletion logged")
+
+	// A run id the output does not know says so (it used to print "0
+	// dossiers left" and then fail with the API's HTTP 400 on the window).
+	unknown := RunSpec{Emulator: emu, Output: filepath.Join(t.TempDir(), "elsewhere"), RunID: "no-such-run"}
+	res := RunCommand(t, unknown.CleanupCommand(t))
+	RequireExit(t, res, ExitFatal)
+	assert.Contains(t, res.Stderr, `run "no-such-run": no journal of it under`)
+	assert.Contains(t, res.Stderr, "unknown to the output and to the API")
+	assert.NotContains(t, res.Stderr, "HTTP 400")
 }

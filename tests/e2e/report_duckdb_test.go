@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +67,7 @@ var duckTypes = [][2]string{
 	{"check_sides_match", "BOOLEAN"},
 	{"check_not_face_spoofing", "BOOLEAN"},
 	{"check_selfie_and_document_match", "BOOLEAN"},
+	{"failed_checks", "VARCHAR[]"},
 	{"selfie_similarity_level", "VARCHAR"},
 	{"selfie_status", "VARCHAR"},
 	{"previous_outcome", "VARCHAR"},
@@ -152,6 +154,15 @@ func sampleRow(run string, shard, count, i int) report.Row {
 		ResultZipURI:                 new("s3://out/zips/p-" + id + ".zip"),
 		Metadata:                     map[string]string{"channel": "app", "onboarded": "2019-05-01"},
 		ResultJSON:                   json.RawMessage(fmt.Sprintf(`{"processId":"p-%s","status":%q,"n":%d}`, id, outcome, i)),
+	}
+	// failed_checks: the false check columns above, in column order.
+	for _, c := range []struct {
+		key string
+		ok  *bool
+	}{{"nonExpired", r.CheckNonExpired}, {"notUnderage", r.CheckNotUnderage}, {"sidesMatch", r.CheckSidesMatch}} {
+		if !*c.ok {
+			r.FailedChecks = append(r.FailedChecks, c.key)
+		}
 	}
 	switch outcome {
 	case report.OutcomeRejected:
@@ -256,9 +267,12 @@ func TestReportReadBackWithDuckDB(t *testing.T) {
 			counts[r["outcome"].(string)] = r["n"].(int64)
 		}
 		want := map[string]int64{}
-		changed, bw, reasons := int64(0), int64(0), map[string]int64{}
+		changed, bw, reasons, underage := int64(0), int64(0), map[string]int64{}, int64(0)
 		for _, r := range w.rows {
 			want[r.Outcome]++
+			if slices.Contains(r.FailedChecks, "notUnderage") {
+				underage++
+			}
 			if r.OutcomeChanged != nil && *r.OutcomeChanged {
 				changed++
 			}
@@ -276,6 +290,9 @@ func TestReportReadBackWithDuckDB(t *testing.T) {
 			"SELECT count(*) FROM "+from+" WHERE previous_outcome IS NOT NULL AND outcome <> previous_outcome"))
 		// Security-check failures.
 		assert.Equal(t, bw, QueryValue[int64](t, db, "SELECT count(*) FROM "+from+" WHERE check_non_expired = false"))
+		assert.Positive(t, underage)
+		assert.Equal(t, underage, QueryValue[int64](t, db, "SELECT count(*) FROM "+from+" WHERE list_contains(failed_checks, 'notUnderage')"))
+		assert.Zero(t, QueryValue[int64](t, db, "SELECT count(*) FROM "+from+" WHERE failed_checks IS NULL"), "never NULL")
 		// Status reasons unnested.
 		got := map[string]int64{}
 		for _, r := range QueryRows(t, db, "SELECT sr.category AS category, count(*) AS n FROM "+from+
@@ -444,5 +461,5 @@ func TestDocumentedDuckDBQueriesRun(t *testing.T) {
 		assert.NotEmpty(t, rows, q)
 		n++
 	}
-	assert.Equal(t, 7, n, "statements in the documented block")
+	assert.Equal(t, 9, n, "statements in the documented block")
 }
