@@ -447,3 +447,17 @@ func TestTransitionTableCapsItsRows(t *testing.T) {
 	assert.Regexp(t, `^total\s+5\s+78\s+83$`, lines[len(lines)-1], out)
 	assert.Empty(t, transitionTable(nil))
 }
+
+// After an interrupt the table says how many calls the attempt made in all,
+// not only those of the rows it wrote (it said 78 where 254 were spent).
+func TestTableCountsTheCallsOfAnInterruptedAttempt(t *testing.T) {
+	s := Summary{RunID: "r", ShardCount: 1, Totals: Totals{Records: 10, APICalls: 78},
+		RunStats: RunStats{Interrupted: true, Extra: map[string]any{"api_calls_total": int64(254)}}}
+	var b strings.Builder
+	require.NoError(t, RenderTable(&b, s))
+	assert.Contains(t, b.String(), "api calls 78 (7.80/record), 254 made by the last attempt")
+	s.Interrupted = false
+	b.Reset()
+	require.NoError(t, RenderTable(&b, s))
+	assert.NotContains(t, b.String(), "made by the last attempt", "a finished attempt's extra calls are its tokens and lists")
+}

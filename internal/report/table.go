@@ -192,10 +192,10 @@ func headerLines(s Summary) string {
 	if s.Records > 0 {
 		fmt.Fprintf(&b, " (%.2f/record)", float64(s.APICalls)/float64(s.Records))
 	}
-	// The rows count the calls made for them; an attempt also makes calls
-	// for records it leaves to the next one (interrupted), for resuming and
-	// for tokens: say so when those are more.
-	if made, ok := extraCount(s.Extra, "api_calls_total"); ok && made > s.APICalls {
+	// The rows count the calls made for them; an interrupted attempt also
+	// made calls for the records it left to the next one: say how many it
+	// made in all, so that the table agrees with what was spent.
+	if made, ok := extraCount(s.Extra, "api_calls_total"); ok && s.Interrupted && made > s.APICalls {
 		fmt.Fprintf(&b, ", %s made by the last attempt", thousands(made))
 	}
 	fmt.Fprintf(&b, "  retries %s  polls %s\n", thousands(s.Retries), thousands(s.Polls))
