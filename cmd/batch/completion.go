@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -67,11 +69,7 @@ func (m *Main) commandFlags(ctx context.Context) map[string][]string {
 var pathFlags = map[string]bool{"config": true, "source": true, "manifest": true, "output": true, "out": true, "html": true}
 
 func bashCompletion(flags map[string][]string) string {
-	cmds := make([]string, 0, len(flags))
-	for c := range flags {
-		cmds = append(cmds, c)
-	}
-	sort.Strings(cmds)
+	cmds := slices.Sorted(maps.Keys(flags))
 	var b strings.Builder
 	b.WriteString("# bash completion for reverify's batch (batch completion bash)\n_batch() {\n")
 	b.WriteString("  local cur=\"${COMP_WORDS[COMP_CWORD]}\" prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n")

@@ -9,10 +9,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -96,11 +97,7 @@ func (m *Main) Run(ctx context.Context, args []string) (code int) {
 }
 
 func (m *Main) usage(cmds map[string]command) {
-	names := make([]string, 0, len(cmds))
-	for n := range cmds {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(cmds))
 	var b strings.Builder
 	b.WriteString("usage: batch <command> [flags]\n\ncommands:\n")
 	for _, n := range names {
