@@ -193,6 +193,18 @@ type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
+// left is how many of the shard's records have no row yet, once the total
+// is known: what an interrupted attempt leaves to the next one.
+func (p *progress) left() (int64, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n, known := total(p.snap)
+	if !known {
+		return 0, false
+	}
+	return max(n-p.snap.Done-p.snap.Resumed, 0), true
+}
+
 // finish ends the progress display.
 func (p *progress) finish() {
 	p.mu.Lock()

@@ -56,3 +56,16 @@ func TestFit(t *testing.T) {
 	assert.Equal(t, "abcdefgh…", fit("abcdefghijklmnop", 10), "9 columns of 10: one left for the cursor")
 	assert.Equal(t, "no width", fit("no width", 0))
 }
+
+// What an interrupted attempt leaves: the total less the rows written, now
+// and by earlier attempts (it used to count only the records in flight).
+func TestProgressLeft(t *testing.T) {
+	p := newProgress(&bytes.Buffer{}, false, time.Second, nil)
+	p.snap = pipeline.Progress{Done: 30, Resumed: 20, Listed: 90, Counted: 500}
+	_, known := p.left()
+	assert.False(t, known, "the total is not known yet")
+	p.snap.CountEnd = true
+	n, known := p.left()
+	assert.True(t, known)
+	assert.EqualValues(t, 450, n)
+}

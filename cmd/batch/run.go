@@ -378,7 +378,11 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger, pro
 	// not report a clean run over earlier timeouts.
 	totals := shardTotals(ctx, a, runLog)
 	code := exitCode(res, runErr, totals)
-	m.summarize(ctx, a, res, totals, code, jsonOut, runLog)
+	left, leftKnown := prog.left()
+	if !leftKnown {
+		left = -1
+	}
+	m.summarize(ctx, a, res, totals, code, jsonOut, left, runLog)
 	runLog.Info("run finished", "exit_code", code, "records", res.Totals.Records, "listed", res.Listed,
 		"api_calls", res.Calls.Calls, "retries", res.Calls.Retries, "duration", elapsed(res.Started, res.Finished))
 	return code, describe(runErr)
@@ -400,7 +404,8 @@ func shardTotals(ctx context.Context, a *attempt, log *slog.Logger) report.Total
 
 // summarize writes the run shard's _summary.json — its totals over every
 // attempt, and the history of its attempts, this one last — and prints it.
-func (m *Main) summarize(ctx context.Context, a *attempt, res pipeline.Result, totals report.Totals, code int, jsonOut bool, log *slog.Logger) {
+// left is how many of the shard's records have no row yet (-1: unknown).
+func (m *Main) summarize(ctx context.Context, a *attempt, res pipeline.Result, totals report.Totals, code int, jsonOut bool, left int64, log *slog.Logger) {
 	cfg := a.cfg
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -437,8 +442,11 @@ func (m *Main) summarize(ctx context.Context, a *attempt, res pipeline.Result, t
 	}
 	_ = report.RenderTable(m.Stdout, sum)
 	if res.Interrupted > 0 || res.Stopped {
-		fmt.Fprintf(m.Stdout, "interrupted: %d records in flight and every record not yet taken are left for the next attempt; rerun with --run-id %s to resume\n",
-			res.Interrupted, cfg.Run.RunID)
+		what := fmt.Sprintf("%d records in flight and every record not yet taken are", res.Interrupted)
+		if left >= 0 {
+			what = fmt.Sprintf("%d records (%d of them in flight) are", left, res.Interrupted)
+		}
+		fmt.Fprintf(m.Stdout, "interrupted: %s left for the next attempt; rerun with --run-id %s to resume\n", what, cfg.Run.RunID)
 	}
 }
 
