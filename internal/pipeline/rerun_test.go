@@ -29,14 +29,20 @@ func outcomesOf(rows []report.Row) map[string]int {
 	return n
 }
 
+// slowProcessing keeps every process processing for 2.4 to 3 s (40 to 50
+// emulated minutes): none is final at its first poll, even when a loaded
+// machine makes that poll late (at 0.2 s, one was: an accepted row where
+// the test wanted every row a timeout), and a rerun's poll deadline (5 s)
+// still sees each one final.
+var slowProcessing = emulator.Latency{Median: 45 * time.Minute, Sigma: 0.05, Min: 40 * time.Minute, Max: 50 * time.Minute}
+
 // A timeout row is not the end of a paid verification: the next attempt
 // polls its process again (no dossier, process or start is paid twice) and
 // its final row replaces the timeout, so the output holds one row per
 // record, each final.
 func TestATimeoutRowIsPolledAgainAndReplaced(t *testing.T) {
 	h := newHarness(t, 40, func(c *emulator.Config) {
-		// 0.2 to 0.8 s scaled: no process is final at its first poll.
-		c.Processing = emulator.Latency{Median: 6 * time.Minute, Sigma: 0.3, Min: 200 * time.Second, Max: 800 * time.Second}
+		c.Processing = slowProcessing
 	})
 	ctx := context.Background()
 	opt := h.options("run-timeout")
@@ -231,7 +237,7 @@ func TestARerunCutShortIsResumed(t *testing.T) {
 
 	t.Run("polling timeouts", func(t *testing.T) {
 		h := newHarness(t, 40, func(c *emulator.Config) {
-			c.Processing = emulator.Latency{Median: 6 * time.Minute, Sigma: 0.3, Min: 200 * time.Second, Max: 800 * time.Second}
+			c.Processing = slowProcessing
 		})
 		opt := h.options("run-cut")
 		opt.Poll.Deadline = time.Millisecond
@@ -284,7 +290,7 @@ func TestARerunCutShortIsResumed(t *testing.T) {
 // left on purpose until a later attempt polls it again and deletes it.
 func TestDeletionsAreRecorded(t *testing.T) {
 	h := newHarness(t, 30, func(c *emulator.Config) {
-		c.Processing = emulator.Latency{Median: 6 * time.Minute, Sigma: 0.3, Min: 200 * time.Second, Max: 800 * time.Second}
+		c.Processing = slowProcessing
 	})
 	ctx := context.Background()
 	logs := []string{report.DossierLogPrefix("run-del", 0, 1)}

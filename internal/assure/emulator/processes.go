@@ -185,6 +185,13 @@ func (e *Emulator) startVerification(w http.ResponseWriter, r *http.Request, p p
 	proc.updatedAt = now
 	proc.mu.Unlock()
 	e.counters.add(func(c *Counters) { c.VerificationsStarted++ })
+	// The final answer is computed now (it is shown only once due): the
+	// images cannot change after the start, and the work (decoding them)
+	// is spread over the starts instead of falling on whichever request
+	// first sees many processes due — a GET /processes page finishing
+	// dozens at once outlived a client's request timeout on a loaded
+	// machine.
+	e.finish(proc)
 	writeJSON(w, http.StatusOK, assure.VerifyResponse{ProcessID: proc.id, Status: assure.StatusProcessing})
 	return nil
 }
