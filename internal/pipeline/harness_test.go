@@ -34,6 +34,16 @@ type harness struct {
 	archive  blob.Store
 	out      blob.Store
 	expected map[string]specimen.ExpectedLine
+	// skew moves the emulator's clock ahead of real time (advance).
+	skew *atomic.Int64
+}
+
+// advance moves the emulator's clock forward by d of emulated time, at
+// once: processes due within d are final at their next poll. Tests that
+// need a process still processing at one attempt and final at the next use
+// it instead of real waits, which a loaded machine stretches.
+func (h *harness) advance(d time.Duration) {
+	h.skew.Add(int64(float64(d) * timeScale))
 }
 
 // timeScale makes the emulator's 25 s median latency 25 ms.
@@ -58,7 +68,8 @@ func newHarnessOf(t *testing.T, opts specimen.Options, mutate func(*emulator.Con
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	emu, err := emulator.New(cfg)
+	skew := new(atomic.Int64)
+	emu, err := emulator.New(cfg, emulator.WithClock(func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }))
 	require.NoError(t, err)
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
@@ -70,7 +81,7 @@ func newHarnessOf(t *testing.T, opts specimen.Options, mutate func(*emulator.Con
 	out, err := blob.NewLocal(t.TempDir())
 	require.NoError(t, err)
 
-	h := &harness{t: t, emu: emu, srv: srv, archive: archive, out: out, expected: map[string]specimen.ExpectedLine{}}
+	h := &harness{t: t, emu: emu, srv: srv, archive: archive, out: out, expected: map[string]specimen.ExpectedLine{}, skew: skew}
 	rc, err := archive.Open(ctx, specimen.ExpectedName)
 	require.NoError(t, err)
 	defer rc.Close()

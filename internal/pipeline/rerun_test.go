@@ -29,12 +29,14 @@ func outcomesOf(rows []report.Row) map[string]int {
 	return n
 }
 
-// slowProcessing keeps every process processing for 2.4 to 3 s (40 to 50
-// emulated minutes): none is final at its first poll, even when a loaded
-// machine makes that poll late (at 0.2 s, one was: an accepted row where
-// the test wanted every row a timeout), and a rerun's poll deadline (5 s)
-// still sees each one final.
-var slowProcessing = emulator.Latency{Median: 45 * time.Minute, Sigma: 0.05, Min: 40 * time.Minute, Max: 50 * time.Minute}
+// slowProcessing keeps every process processing for about two emulated
+// days (three real minutes): none is final in the attempt that starts it,
+// however late a loaded machine makes its polls (with 0.2 s, then 2.4 s of
+// processing, one was), until the test moves the emulator's clock past it
+// (h.advance(pastProcessing)) before the attempt that is to see it final.
+var slowProcessing = emulator.Latency{Median: 50 * time.Hour, Sigma: 0.01, Min: 48 * time.Hour, Max: 52 * time.Hour}
+
+const pastProcessing = 53 * time.Hour
 
 // A timeout row is not the end of a paid verification: the next attempt
 // polls its process again (no dossier, process or start is paid twice) and
@@ -55,6 +57,7 @@ func TestATimeoutRowIsPolledAgainAndReplaced(t *testing.T) {
 	before := h.emu.Counters()
 	assert.EqualValues(t, h.nonSkipped(), before.DossiersLive, "a timed-out record's dossier is kept for the next attempt")
 
+	h.advance(pastProcessing)
 	res, err := h.attempt(ctx, h.options("run-timeout"), attemptHooks{})
 	require.NoError(t, err)
 	assert.EqualValues(t, h.nonSkipped(), res.Totals.Records, "the timeouts, and only they, are taken up again")
@@ -243,6 +246,7 @@ func TestARerunCutShortIsResumed(t *testing.T) {
 		opt.Poll.Deadline = time.Millisecond
 		_, err := h.attempt(context.Background(), opt, attemptHooks{})
 		require.NoError(t, err)
+		h.advance(pastProcessing)
 		kill(h, "run-cut", pipeline.RedriveNone)
 		check(h, "run-cut", pipeline.RedriveNone)
 	})
@@ -304,6 +308,7 @@ func TestDeletionsAreRecorded(t *testing.T) {
 	assert.Positive(t, live)
 	assert.Equal(t, live, c.Left, "the timeouts' dossiers, kept to be polled again")
 
+	h.advance(pastProcessing)
 	_, err = h.attempt(ctx, h.options("run-del"), attemptHooks{})
 	require.NoError(t, err)
 	h.checkCounters()
