@@ -170,16 +170,22 @@ func CommittedRecords(ctx context.Context, store blob.Store, runID string, shard
 	return ids, nil
 }
 
+// shardParts lists the committed parts of a run shard, after checking the
+// run id and the shard.
+func shardParts(ctx context.Context, store blob.Store, runID string, shard, count int) ([]PartInfo, error) {
+	if err := ValidateRunID(runID); err != nil {
+		return nil, err
+	}
+	if err := validateShard(shard, count); err != nil {
+		return nil, err
+	}
+	return ListParts(ctx, store, ShardPrefix(runID, shard, count))
+}
+
 // EachCommittedRecord is CommittedRecords in callback form: fn is called
 // once per committed row (a record written twice is seen twice).
 func EachCommittedRecord(ctx context.Context, store blob.Store, runID string, shard, count int, fn func(recordID string) error) error {
-	if err := ValidateRunID(runID); err != nil {
-		return err
-	}
-	if err := validateShard(shard, count); err != nil {
-		return err
-	}
-	parts, err := ListParts(ctx, store, ShardPrefix(runID, shard, count))
+	parts, err := shardParts(ctx, store, runID, shard, count)
 	if err != nil {
 		return err
 	}

@@ -79,13 +79,7 @@ const (
 // record comes after an earlier one's. (A rewritten part keeps the attempt
 // of its rows.) Only the columns of CommittedRow are decoded.
 func EachCommittedRow(ctx context.Context, store blob.Store, runID string, shard, count int, fn func(part CommittedPart, r CommittedRow) error) error {
-	if err := ValidateRunID(runID); err != nil {
-		return err
-	}
-	if err := validateShard(shard, count); err != nil {
-		return err
-	}
-	parts, err := ListParts(ctx, store, ShardPrefix(runID, shard, count))
+	parts, err := shardParts(ctx, store, runID, shard, count)
 	if err != nil {
 		return err
 	}
