@@ -422,7 +422,8 @@ func (m *Main) summarize(ctx context.Context, a *attempt, res pipeline.Result, t
 		Listed: &res.Listed, PersonalData: string(cfg.Output.PersonalData), HashKeyID: hashKeyID(cfg), History: history, Extra: map[string]any{
 			"resumed_records": res.Resumed, "interrupted_records": res.Interrupted,
 			"api_calls_total": res.Calls.Calls, "api_retries_total": res.Calls.Retries, "rate_limit_pauses": res.Calls.Pauses,
-			"effective_rate": cfg.EffectiveRate(),
+			"api_calls_by_endpoint": res.Calls.ByEndpoint,
+			"effective_rate":        cfg.EffectiveRate(),
 		}}
 	sum.RunStats.SetTimes(runStart, res.Finished, totals.Records)
 	if dc, err := pipeline.DossierCounts(sctx, a.out, []string{report.DossierLogPrefix(cfg.Run.RunID, a.shard, a.count)},
