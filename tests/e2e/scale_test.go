@@ -101,6 +101,13 @@ func BenchmarkScale(b *testing.B) {
 		outRoot blob.Store
 		env     = BaseEnv(b).With(emu.credentials())
 	)
+	// The Go runtime's memory settings reach the batch process when set
+	// (GOMEMLIMIT caps the heap's headroom: docs/performance.md).
+	for _, k := range []string{"GOMEMLIMIT", "GOGC"} {
+		if v := os.Getenv(k); v != "" {
+			env = env.Set(k, v)
+		}
+	}
 	if useS3 {
 		s3 = StartS3(b)
 		proxied, r := s3.Recording(b)
