@@ -55,6 +55,10 @@ func TestJournalFoldsEntries(t *testing.T) {
 			{Type: TypeDossier, Record: "e", Dossier: "d-e2"},
 			{Type: TypeFinal, Record: "f", Final: final},
 			{Type: TypeDeleted, Record: "f", Dossier: "d-f"},
+			// g: taken up from the API's lists (the first attempt's entries
+			// of it were lost): its final entry is all there is, and it
+			// names the dossier to delete.
+			{Type: TypeFinal, Record: "g", Dossier: "d-g", Process: "p-g", Final: final},
 		},
 	}
 	// Written as the objects are, not through a Writer: its compaction
@@ -86,6 +90,7 @@ func TestJournalFoldsEntries(t *testing.T) {
 	// rows: no longer committed, with what the second attempt did.
 	assert.Equal(t, &Record{Dossier: "d-e2", Attempt: second}, st.Records["e"])
 	assert.Equal(t, &Record{Dossier: "d-f", Process: "p-f", Started: true, Final: final, Deleted: true, Attempt: second}, st.Records["f"])
+	assert.Equal(t, &Record{Dossier: "d-g", Process: "p-g", Final: final, Attempt: second}, st.Records["g"])
 	assert.Nil(t, st.Records["d"].Final, "a committed record's outcome is not kept in memory")
 	assert.NotContains(t, st.Records, "z")
 

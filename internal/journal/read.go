@@ -211,6 +211,16 @@ func (s *State) apply(e *Entry, attempt string) {
 	case TypeStarted:
 		r.Dossier, r.Process, r.Started = e.Dossier, e.Process, true
 	case TypeFinal:
+		// A final entry names the record's dossier and process: it may be
+		// all the journal holds of a record that an attempt took up from
+		// the API's lists (the attempt before it killed before its first
+		// checkpoint), and the next attempt deletes the dossier it names.
+		if e.Dossier != "" {
+			r.Dossier = e.Dossier
+		}
+		if e.Process != "" {
+			r.Process = e.Process
+		}
 		if e.Final != nil {
 			r.Final = e.Final
 		}

@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -247,6 +248,74 @@ func TestAttemptKilledBeforeItsFirstCheckpointIsReconciled(t *testing.T) {
 	c := h.checkCounters()
 	assert.EqualValues(t, h.nonSkipped(), c.VerificationsStarted, "nothing started twice")
 	assert.EqualValues(t, h.nonSkipped(), c.ProcessesCreated, "nothing created twice")
+}
+
+// A record an attempt took up from reconciliation alone (the attempt before
+// it was killed before its first checkpoint) has nothing in the journal
+// but the final entry of the attempt that polled it. When that attempt is
+// killed after the entry is on storage and before the dossier's deletion,
+// the next one writes the row from the entry and must delete the dossier
+// named there, also when GET /dossiers (the newest 100) no longer lists it.
+// (Seen in the S3 crash loop: the first records' dossiers were left, their
+// rows committed, every entry of theirs compacted away.)
+func TestAFinalEntryAloneNamesTheDossierToDelete(t *testing.T) {
+	h := newHarness(t, 12, nil)
+	ctx := context.Background()
+	const runID = "run-final-alone"
+	arch, err := source.Open(ctx, blob.NewOpener(blob.S3Options{}), source.Config{
+		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: pictureid.ProcessDocumentSelfie,
+	})
+	require.NoError(t, err)
+	out := checkpointStore{h.out}
+	prefix := report.JournalPrefix(runID, 0, 1)
+	// Attempt 1: two verifications started, nothing on storage but the run
+	// entry.
+	j1, _, err := pipeline.BeginAttempt(ctx, out, runID, 0, 1, journal.NewState(), time.Now(), time.Hour)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = j1.Close() })
+	client := h.client(pipeline.NewMeter(nil))
+	recs := acceptedRecords(t, h, arch, 2)
+	type started struct{ dossier, process string }
+	var begun []started
+	for _, r := range recs {
+		d, p, _ := submitByHand(t, client, arch, runID, r, true)
+		begun = append(begun, started{d, p})
+	}
+	// Attempt 2: found them at the API, polled them to their end, journaled
+	// their final entries (on storage), and was killed before deleting.
+	st, err := journal.Read(ctx, out, prefix)
+	require.NoError(t, err)
+	j2, _, err := pipeline.BeginAttempt(ctx, out, runID, 0, 1, st, time.Now(), time.Hour)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = j2.Close() })
+	h.advance(time.Hour)
+	for i, r := range recs {
+		p, err := client.GetProcess(ctx, begun[i].dossier, begun[i].process)
+		require.NoError(t, err)
+		require.True(t, p.Status.Final(), "the process is final once the clock moved")
+		require.NoError(t, j2.Append(ctx, journal.Entry{Type: journal.TypeFinal, Record: r.ID,
+			Dossier: begun[i].dossier, Process: begun[i].process,
+			Final: &journal.Final{Outcome: string(p.Status), Process: p.Raw, Effort: journal.Effort{Calls: 5, Polls: 1}}}))
+	}
+	require.NoError(t, j2.Sync(ctx))
+	// A hundred newer dossiers (of another run): GET /dossiers no longer
+	// lists the two.
+	var others []string
+	for i := range 100 {
+		d, err := client.CreateDossier(ctx, fmt.Sprintf("another-run/%d", i), nil)
+		require.NoError(t, err)
+		others = append(others, d.DossierID)
+	}
+
+	_, err = h.attempt(ctx, h.options(runID), attemptHooks{})
+	require.NoError(t, err)
+	for _, d := range others {
+		_, err := client.DeleteDossierEvidence(ctx, d)
+		require.NoError(t, err)
+	}
+	h.checkOutcomes(h.rows(runID))
+	c := h.checkCounters()
+	assert.EqualValues(t, h.nonSkipped(), c.VerificationsStarted, "nothing started twice")
 }
 
 // acceptedRecords returns the first n records the API accepts.

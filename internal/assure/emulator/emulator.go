@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -129,6 +130,18 @@ func (e *Emulator) Counters() Counters { return e.counters.snapshot() }
 
 // Now is the emulated time.
 func (e *Emulator) Now() time.Time { return e.clock.emulated() }
+
+// LiveDossiers lists every dossier not deleted, oldest first (GET /dossiers
+// lists only the newest 100: this is for tests that explain what is left).
+func (e *Emulator) LiveDossiers() []assure.Dossier {
+	ds := e.store.liveDossiers()
+	sort.Slice(ds, func(i, j int) bool { return ds[i].seq < ds[j].seq })
+	out := make([]assure.Dossier, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, d.view())
+	}
+	return out
+}
 
 // ServeHTTP implements http.Handler.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
