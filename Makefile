@@ -7,7 +7,7 @@ RECORDS ?= 200
 # Where scripts/s3server.sh keeps versitygw (outside the clone: it survives `make clean`).
 export REVERIFY_CACHE ?= $(HOME)/.cache/reverify
 
-.PHONY: help build run test check fmt-check vet unit e2e s3server emulator bench soak cases case fuzz clean
+.PHONY: help build run test check fmt-check vet unit e2e s3server emulator bench scale scale-s3 soak cases case fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -42,7 +42,7 @@ s3server: ## install versitygw (the S3 server the tests use) unless present
 	scripts/s3server.sh install
 
 unit: ## package tests with the race detector
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 e2e: build s3server ## end-to-end tests: the built binary, versitygw, DuckDB
 	cd tests/e2e && REVERIFY_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 30m ./...
@@ -54,6 +54,27 @@ emulator: build ## serve the emulator on 127.0.0.1:8080 (see docs/emulator.md)
 
 bench: build ## pipeline benchmark: records/s, calls per record, RSS, CPU (reports, does not assert)
 	cd tests/e2e && REVERIFY_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench BenchmarkPipeline -benchtime 1x -timeout 60m .
+
+# The figures of docs/performance.md: 100,000 records (REVERIFY_TEST_SCALE_RECORDS=N) through
+# a standalone `batch emulator` process, then a resume of the finished shard; one table, printed
+# and appended to $(SCALE_FIGURES) (kept across runs). Other knobs: REVERIFY_TEST_SCALE_RATE
+# (api.rate, 600), _TIME_SCALE (0.01; 1: the API's real latencies), _POOL (50), _LIMIT (emulator
+# requests/s), _SKIPPED=1 (every record skipped at its preflight: memory at a million, nothing
+# paid), _SETS ("key=value ..." for --set); see tests/e2e/scale_test.go. scale-s3 writes the
+# output to versitygw and counts the S3 writes.
+SCALE_FIGURES ?= $(CURDIR)/bin/scale-figures.md
+SCALE_BENCH = cd tests/e2e && REVERIFY_TEST_BIN=$(CURDIR)/$(BIN) REVERIFY_TEST_SCALE_FIGURES=$(SCALE_FIGURES) \
+	$(GO) test -count=1 -run '^$$' -bench BenchmarkScale -benchtime 1x -timeout 600m .
+scale: build ## scale benchmark: 100,000 records, standalone emulator, resume (reports, does not assert)
+	@mkdir -p $(dir $(SCALE_FIGURES))
+	$(SCALE_BENCH)
+	@echo "figures: $(SCALE_FIGURES)"
+
+scale-s3: export REVERIFY_TEST_SCALE_S3 = 1
+scale-s3: build s3server ## scale benchmark with the output on versitygw: S3 writes per record
+	@mkdir -p $(dir $(SCALE_FIGURES))
+	$(SCALE_BENCH)
+	@echo "figures: $(SCALE_FIGURES)"
 
 # The figures of RELIABILITY.md: the crash loops (1,000 records, 10 kills, local and S3
 # output) and the long fault storms, each printing its table; the tables also go to

@@ -26,7 +26,7 @@ func TestExampleIsTheDryRunDemo(t *testing.T) {
 	assert.Equal(t, "./archive", c.Source.Archive)
 	assert.Equal(t, "./out", c.Output.URI)
 	assert.Equal(t, 0.01, c.Emulator.TimeScale)
-	assert.Equal(t, 100.0, c.API.Rate)
+	assert.Equal(t, config.Rate{PerSecond: 100}, c.API.Rate)
 	assert.Equal(t, "0/1", c.Run.Shard)
 	// Poll timings are API times; scaled for the emulator they are short.
 	p := c.EffectivePoll()

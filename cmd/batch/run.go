@@ -59,7 +59,7 @@ func runFlags() []runFlag {
 		{"run-id", "run.run_id", "run id; reuse it to resume a run"},
 		{"shard", "run.shard", "shard K/N (0-based); default from AWS_BATCH_JOB_ARRAY_INDEX"},
 		{"limit", "run.limit", "process at most N records of this shard"},
-		{"rate", "api.rate", "API requests per second for the whole job"},
+		{"rate", "api.rate", "API requests per second for the whole job, or auto (adapts up to api.max_rate)"},
 		{"assure-url", "api.base_url", "base URL of the Assure API (or an emulator/proxy)"},
 		{"token-url", "api.token_url", "OAuth2 token URL"},
 		{"max-duration", "run.max_duration", "time budget: stop intake in time to drain before it ends"},
@@ -361,7 +361,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger, pro
 	// Signals: the first stops intake and drains; the second ends at once.
 	stopWatch := m.watchStops(ctx, cancel, a.pipeline, cfg.Run.MaxDuration, cfg.Run.GracePeriod, runLog)
 	defer stopWatch()
-	runLog.Info("run starting", "archive", cfg.Source.Archive, "output", a.out.URI(), "rate", cfg.EffectiveRate(),
+	runLog.Info("run starting", "archive", cfg.Source.Archive, "output", a.out.URI(), "rate", cfg.EffectiveRate(), "rate_mode", rateMode(cfg),
 		"dry_run", cfg.Run.DryRun, "personal_data", string(cfg.Output.PersonalData), "resumed_attempts", a.resume.Attempts)
 	res, runErr := a.pipeline.Run(ctx)
 	prog.finish()
@@ -422,7 +422,9 @@ func (m *Main) summarize(ctx context.Context, a *attempt, res pipeline.Result, t
 		Listed: &res.Listed, PersonalData: string(cfg.Output.PersonalData), HashKeyID: hashKeyID(cfg), History: history, Extra: map[string]any{
 			"resumed_records": res.Resumed, "interrupted_records": res.Interrupted,
 			"api_calls_total": res.Calls.Calls, "api_retries_total": res.Calls.Retries, "rate_limit_pauses": res.Calls.Pauses,
-			"effective_rate": cfg.EffectiveRate(),
+			"api_calls_by_endpoint": res.Calls.ByEndpoint,
+			"effective_rate":        cfg.EffectiveRate(),
+			"rate_mode":             rateMode(cfg),
 		}}
 	sum.RunStats.SetTimes(runStart, res.Finished, totals.Records)
 	if dc, err := pipeline.DossierCounts(sctx, a.out, []string{report.DossierLogPrefix(cfg.Run.RunID, a.shard, a.count)},
@@ -516,4 +518,13 @@ func elapsed(started, finished time.Time) time.Duration {
 		finished = time.Now()
 	}
 	return max(finished.Sub(started), 0)
+}
+
+// rateMode says how the shard's rate is set: "fixed" (api.rate a number) or
+// "auto" (adaptive; EffectiveRate is then its ceiling).
+func rateMode(cfg config.Config) string {
+	if _, _, ok := cfg.AdaptiveRate(); ok {
+		return "auto"
+	}
+	return "fixed"
 }

@@ -41,7 +41,8 @@ func serveEmulator(ctx context.Context, emu *emulator.Emulator, addr string, log
 	return s, nil
 }
 
-// Shutdown stops the server gracefully within ctx.
+// Shutdown stops the server gracefully within ctx, then the emulator (its
+// image folder, when it has one, is removed).
 func (s *servedEmulator) Shutdown(ctx context.Context) error {
 	if err := s.srv.Shutdown(ctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
@@ -49,7 +50,7 @@ func (s *servedEmulator) Shutdown(ctx context.Context) error {
 	if err := <-s.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
-	return nil
+	return s.Emu.Close()
 }
 
 // Close stops the server within a few seconds.

@@ -70,6 +70,10 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger, progress fun
 		runLog.Info("dry run: using the bundled emulator", "base_url", a.emulator.BaseURL, "time_scale", cfg.Emulator.TimeScale)
 	}
 	apiCfg.Observer = a.meter
+	apiCfg.Logger = runLog
+	if start, ceiling, ok := cfg.AdaptiveRate(); ok {
+		runLog.Info("api rate: auto", "start", start, "max", ceiling)
+	}
 	client, err := assure.New(apiCfg)
 	if err != nil {
 		return nil, err
@@ -207,7 +211,7 @@ func hashKeyID(cfg config.Config) string {
 // configuration. HTTPClient, Scope and Observer are left for the caller; a
 // dry run replaces the URLs and credentials with the emulator's.
 func assureConfig(cfg config.Config) assure.Config {
-	return assure.Config{
+	c := assure.Config{
 		BaseURL:          cfg.API.BaseURL,
 		TokenURL:         cfg.API.TokenURL,
 		ClientID:         cfg.API.ClientID,
@@ -219,6 +223,10 @@ func assureConfig(cfg config.Config) assure.Config {
 		TokenTimeout:     cfg.API.TokenTimeout,
 		Retry:            cfg.API.Retry,
 	}
+	if start, ceiling, ok := cfg.AdaptiveRate(); ok { // api.rate: auto
+		c.Rate, c.Adaptive = 0, assure.AdaptiveRate{Max: ceiling, Start: start}
+	}
+	return c
 }
 
 // sourceConfig maps the source section onto the archive's configuration.

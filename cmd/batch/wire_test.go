@@ -58,6 +58,10 @@ func TestConfigurationMapsOntoTheParts(t *testing.T) {
 			MaxPause: 20 * time.Second, MaxElapsed: 90 * time.Second},
 	}, assureConfig(cfg), "the shard's share of api.rate: 40/4")
 
+	auto := assureConfig(loadConfig(t, env, "run.dry_run=false", "run.shard=1/4", "api.rate=auto", "api.max_rate=80", "api.start_rate=8"))
+	assert.Equal(t, assure.AdaptiveRate{Max: 20, Start: 2}, auto.Adaptive, "api.rate: auto: the shard's share of max_rate and start_rate, 80/4 and 8/4")
+	assert.Zero(t, auto.Rate)
+
 	assert.Equal(t, source.Config{Archive: "s3://bucket/archive", Manifest: "s3://bucket/m.csv", DefaultDocumentID: 58,
 		DefaultProcessType: "document", Limits: source.Limits{MaxImageBytes: 5 << 20, MaxPixels: 1_000_000, MinWidth: 300, MinHeight: 250}},
 		sourceConfig(cfg))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -44,6 +45,11 @@ type Config struct {
 	// bucket's size (default 1).
 	Rate  float64
 	Burst int
+	// Adaptive, when its Max is set, replaces the fixed Rate with one that
+	// adapts to the API's answers, within (0, Max].
+	Adaptive AdaptiveRate
+	// Logger, when set, hears of the adaptive rate's changes (at debug).
+	Logger *slog.Logger
 	// RequestTimeout bounds one HTTP attempt (default 30 s; never more
 	// than what is left of the call's Retry.MaxElapsed).
 	RequestTimeout time.Duration
@@ -124,6 +130,13 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Rate < 0 {
 		return nil, &ConfigError{Msg: fmt.Sprintf("rate %g is negative", cfg.Rate)}
 	}
+	limit := newLimiter(cfg.Rate, cfg.Burst)
+	if cfg.Adaptive.Max != 0 {
+		var err error
+		if limit, err = newAdaptiveLimiter(cfg.Adaptive, cfg.Burst, cfg.Logger); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = NewHTTPClient()
 	}
@@ -140,7 +153,7 @@ func New(cfg Config) (*Client, error) {
 		base:     strings.TrimRight(cfg.BaseURL, "/"),
 		http:     cfg.HTTPClient,
 		retry:    cfg.Retry.WithDefaults(),
-		limit:    newLimiter(cfg.Rate, cfg.Burst),
+		limit:    limit,
 		obs:      cfg.Observer,
 		reqLimit: cfg.RequestTimeout,
 	}
@@ -167,11 +180,13 @@ type Waits struct {
 	// TokenFailingSince is when the token endpoint began failing (zero: it
 	// is not).
 	TokenFailingSince time.Time
+	// Rate is the request rate in force (Client.Rate).
+	Rate float64
 }
 
 // Waits returns what the client is waiting for now.
 func (c *Client) Waits() Waits {
-	var s Waits
+	s := Waits{Rate: c.limit.current()}
 	if until := c.limit.pausedTill(); time.Now().Before(until) {
 		s.PausedUntil = until
 	}
@@ -180,6 +195,10 @@ func (c *Client) Waits() Waits {
 	}
 	return s
 }
+
+// Rate is the request rate in force, requests per second: the fixed rate,
+// or an adaptive rate's current value (0: no limit).
+func (c *Client) Rate() float64 { return c.limit.current() }
 
 // NewHTTPClient returns an http.Client tuned for many concurrent requests to
 // one host: a large idle pool, bounded dial/TLS/header timeouts.
@@ -378,7 +397,8 @@ func (c *Client) readBack(ctx context.Context, r request, err error) (bool, erro
 // with the retryable err, or returns the error that ends the call: its
 // attempts are used up (429s do not count), or the wait would outlast its
 // budget. A Retry-After has already paused the shared bucket (attempt); the
-// next attempt waits for it there.
+// next attempt waits for it there — or, when the pause was not shared (an
+// adaptive rate's short Retry-After), here.
 func (c *Client) backoff(ctx, wctx context.Context, ep Endpoint, n int, start time.Time, err error) error {
 	throttled := StatusCodeOf(err) == http.StatusTooManyRequests
 	if !throttled && n >= c.retry.MaxAttempts {
@@ -391,8 +411,8 @@ func (c *Client) backoff(ctx, wctx context.Context, ep Endpoint, n int, start ti
 	if dl, ok := wctx.Deadline(); ok && time.Until(dl) < wait {
 		return c.ended(ctx, ep, n, start, err, nil)
 	}
-	if _, ok := RetryAfterOf(err); ok {
-		return nil
+	if ra, ok := RetryAfterOf(err); ok && c.limit.sharesPause(ra) {
+		return nil // the shared pause holds the next attempt
 	}
 	if serr := sleep(wctx, wait); serr != nil {
 		return c.ended(ctx, ep, n, start, err, serr)
@@ -416,11 +436,13 @@ func (c *Client) ended(ctx context.Context, ep Endpoint, n int, start time.Time,
 }
 
 // observe reports an attempt to the observer; a 429 answer with Retry-After
-// first pauses the shared bucket, capped at MaxPause.
+// first pauses the shared bucket, capped at MaxPause, and every answer
+// informs an adaptive rate.
 func (c *Client) observe(ctx context.Context, a Attempt) {
-	if a.StatusCode == http.StatusTooManyRequests && a.RetryAfter > 0 {
+	if a.StatusCode == http.StatusTooManyRequests && a.RetryAfter > 0 && c.limit.sharesPause(a.RetryAfter) {
 		a.Paused = c.limit.pause(min(a.RetryAfter, c.retry.MaxPause))
 	}
+	c.limit.feedback(a)
 	c.obs.Observe(ctx, a)
 }
 

@@ -115,9 +115,19 @@ type APIConfig struct {
 	TokenURL string `yaml:"token_url"`
 	// ClientSecretFile names a file holding the client secret.
 	ClientSecretFile string `yaml:"client_secret_file"`
-	// Rate is the API request rate of the whole job, shared by its shards.
-	Rate float64 `yaml:"rate"`
-	// RatePerShard, when > 0, is this shard's rate instead of Rate/N.
+	// Rate is the API request rate of the whole job, shared by its shards,
+	// or auto: each shard adapts its own rate to the API's answers, up to
+	// MaxRate/N (see Config.AdaptiveRate).
+	Rate Rate `yaml:"rate"`
+	// MaxRate is the ceiling of the whole job under rate: auto; each shard's
+	// is MaxRate/N (unless RatePerShard). Unused with a fixed rate.
+	MaxRate float64 `yaml:"max_rate"`
+	// StartRate is the first rate of the whole job under rate: auto, shared
+	// like MaxRate; 0 starts at a tenth of the ceiling. Unused with a fixed
+	// rate.
+	StartRate float64 `yaml:"start_rate"`
+	// RatePerShard, when > 0, is this shard's rate instead of Rate/N, or
+	// under rate: auto its ceiling instead of MaxRate/N.
 	RatePerShard float64 `yaml:"rate_per_shard"`
 	// Burst is the token bucket's size.
 	Burst int `yaml:"burst"`
@@ -197,7 +207,7 @@ func defaults() Config {
 		API: APIConfig{
 			BaseURL:        assure.DefaultBaseURL,
 			TokenURL:       assure.DefaultTokenURL,
-			Rate:           20,
+			Rate:           Rate{PerSecond: 20},
 			Burst:          10,
 			RequestTimeout: 30 * time.Second,
 			Retry: assure.RetryPolicy{
@@ -217,6 +227,7 @@ func defaults() Config {
 			MaxInterval:  60 * time.Second,
 			Jitter:       0.2,
 			Deadline:     30 * time.Minute,
+			BulkStatus:   true,
 		},
 		FailureThreshold: pipeline.Threshold{MinRecords: 50, MaxErrorShare: 0.5},
 		Emulator:         EmulatorConfig{TimeScale: 0.01, Seed: 1},

@@ -55,6 +55,8 @@ func docType(t reflect.Type) string {
 		return "duration"
 	case t == sizeType:
 		return "size"
+	case t == rateType:
+		return "rate"
 	}
 	switch t.Kind() {
 	case reflect.Int, reflect.Int64:

@@ -25,7 +25,7 @@ func TestEnvOverridesEveryType(t *testing.T) {
 		"PATH=/usr/bin",                                     // not ours
 	})
 	require.NoError(t, err)
-	assert.Equal(t, 50.0, c.API.Rate)
+	assert.Equal(t, Rate{PerSecond: 50}, c.API.Rate)
 	assert.Equal(t, 7, c.Run.Limit)
 	assert.True(t, c.Output.KeepDossiers)
 	assert.Equal(t, 45*time.Minute, c.Poll.Deadline)
@@ -44,7 +44,7 @@ func TestPrecedence(t *testing.T) {
 	env := []string{"REVERIFY_API_RATE=6", "REVERIFY_API_BURST=4"}
 	c, err := Load([]byte(yaml), env, Setting{Key: "api.rate", Value: "7"})
 	require.NoError(t, err)
-	assert.Equal(t, 7.0, c.API.Rate, "a setting (flag) beats env")
+	assert.Equal(t, Rate{PerSecond: 7}, c.API.Rate, "a setting (flag) beats env")
 	assert.Equal(t, 4, c.API.Burst, "env beats YAML")
 	assert.Equal(t, time.Minute, c.API.RequestTimeout, "YAML beats defaults")
 	assert.Equal(t, 2000, c.Concurrency.InFlight, "defaults remain")
@@ -93,7 +93,7 @@ func TestEnvReservedAndEmptyIgnored(t *testing.T) {
 		"REVERIFY_API_RATE=", // empty: as if unset
 	})
 	require.NoError(t, err)
-	assert.Equal(t, 20.0, c.API.Rate)
+	assert.Equal(t, Rate{PerSecond: 20}, c.API.Rate)
 }
 
 func TestEnvBadValueNamesKeyAndVariable(t *testing.T) {

@@ -20,12 +20,38 @@ func (c Config) Shard() (k, n int) {
 
 // EffectiveRate is this shard's API request rate per second:
 // api.rate_per_shard when set, else api.rate shared evenly by the N shards.
+// Under api.rate: auto it is the most the shard sends: its ceiling (see
+// AdaptiveRate).
 func (c Config) EffectiveRate() float64 {
+	if _, ceiling, ok := c.AdaptiveRate(); ok {
+		return ceiling
+	}
 	if c.API.RatePerShard > 0 {
 		return c.API.RatePerShard
 	}
 	_, n := c.Shard()
-	return c.API.Rate / float64(n)
+	return c.API.Rate.PerSecond / float64(n)
+}
+
+// AdaptiveRate is this shard's adaptive rate under api.rate: auto (ok
+// false otherwise). Like a fixed rate, max_rate and start_rate are the whole
+// job's, shared evenly by the N shards: the ceiling is api.max_rate / N
+// (api.rate_per_shard instead when set), the start api.start_rate / N, at
+// most the ceiling, or a tenth of the ceiling when api.start_rate is 0.
+func (c Config) AdaptiveRate() (start, ceiling float64, ok bool) {
+	if !c.API.Rate.Auto {
+		return 0, 0, false
+	}
+	_, n := c.Shard()
+	ceiling = c.API.MaxRate / float64(n)
+	if c.API.RatePerShard > 0 {
+		ceiling = c.API.RatePerShard
+	}
+	start = ceiling / 10
+	if c.API.StartRate > 0 {
+		start = min(c.API.StartRate/float64(n), ceiling)
+	}
+	return start, ceiling, true
 }
 
 // SourceS3 returns the S3 options for the archive.
@@ -60,5 +86,6 @@ func (c Config) EffectivePoll() pipeline.PollConfig {
 	p.InitialDelay = scale(p.InitialDelay)
 	p.MaxInterval = scale(p.MaxInterval)
 	p.Deadline = scale(p.Deadline)
+	p.ListInterval = scale(p.ListInterval)
 	return p
 }

@@ -179,5 +179,5 @@ func TestLoadCollectsEveryKindOfProblem(t *testing.T) {
 	for _, line := range strings.Split(err.Error(), "\n") {
 		assert.Regexp(t, `^(REVERIFY_[A-Z_]+|[a-z_.]+): `, line)
 	}
-	assert.Contains(t, err.Error(), "api.rate: must be > 0 (got -3)")
+	assert.Contains(t, err.Error(), "api.rate: must be > 0 or auto (got -3)")
 }

@@ -25,6 +25,7 @@ type schema struct {
 var (
 	durationType = reflect.TypeOf(time.Duration(0))
 	sizeType     = reflect.TypeOf(Size(0))
+	rateType     = reflect.TypeOf(Rate{})
 )
 
 func newSchema() schema {
@@ -49,7 +50,7 @@ func (s *schema) walk(t reflect.Type, prefix string, index []int) {
 		}
 		idx := append(append([]int(nil), index...), i)
 		switch {
-		case f.Type == durationType || f.Type == sizeType:
+		case f.Type == durationType || f.Type == sizeType || f.Type == rateType:
 		case f.Type.Kind() == reflect.Struct:
 			s.sections[key] = true
 			s.walk(f.Type, key, idx)

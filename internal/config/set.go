@@ -47,6 +47,13 @@ func parseInto(v reflect.Value, text string) error {
 		}
 		v.SetInt(int64(n))
 		return nil
+	case rateType:
+		r, err := ParseRate(text)
+		if err != nil {
+			return err
+		}
+		v.Set(reflect.ValueOf(r))
+		return nil
 	}
 	switch v.Kind() {
 	case reflect.String:

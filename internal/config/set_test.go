@@ -24,11 +24,11 @@ func TestKeysMatchTheSchema(t *testing.T) {
 	want = append(want, "output.uri", "output.max_rows_per_part", "output.max_part_age", "output.personal_data", "output.hash_key_file",
 		"output.download_results", "output.keep_dossiers")
 	want = append(want, s3("output.s3")...)
-	want = append(want, "api.base_url", "api.token_url", "api.client_secret_file", "api.rate", "api.rate_per_shard", "api.burst",
+	want = append(want, "api.base_url", "api.token_url", "api.client_secret_file", "api.rate", "api.max_rate", "api.start_rate", "api.rate_per_shard", "api.burst",
 		"api.request_timeout", "api.retry.max_attempts", "api.retry.base_delay", "api.retry.max_delay",
 		"api.retry.max_pause", "api.retry.max_elapsed", "api.token_renew_before", "api.token_timeout",
 		"concurrency.uploads", "concurrency.in_flight", "concurrency.poll_workers", "concurrency.finalizers",
-		"poll.initial_delay", "poll.multiplier", "poll.max_interval", "poll.jitter", "poll.deadline",
+		"poll.initial_delay", "poll.multiplier", "poll.max_interval", "poll.jitter", "poll.deadline", "poll.bulk_status", "poll.list_interval",
 		"failure_threshold.min_records", "failure_threshold.max_error_share",
 		"emulator.time_scale", "emulator.scenario", "emulator.seed",
 		"logging.level", "logging.format", "logging.progress_interval")
@@ -60,7 +60,7 @@ func TestSetByDottedKey(t *testing.T) {
 	require.NoError(t, c.Set("emulator.seed", "-42"))
 	require.NoError(t, c.Set("run.max_duration", "0"))
 	assert.Equal(t, 10, c.Run.Limit)
-	assert.Equal(t, 2.5, c.API.Rate)
+	assert.Equal(t, Rate{PerSecond: 2.5}, c.API.Rate)
 	assert.True(t, c.Output.DownloadResults)
 	assert.Equal(t, 45*time.Minute, c.Poll.Deadline)
 	assert.Equal(t, 512*KiB, c.Source.MaxImageBytes)
@@ -75,9 +75,10 @@ func TestSetErrorsNameTheKey(t *testing.T) {
 		{"run.limit", "ten", `run.limit: invalid integer "ten"`},
 		{"run.limit", "1.5", `run.limit: invalid integer "1.5"`},
 		{"run.limit", "99999999999999999999", `run.limit: invalid integer`},
-		{"api.rate", "fast", `api.rate: invalid number "fast"`},
-		{"api.rate", "NaN", `api.rate: invalid number "NaN"`},
-		{"api.rate", "+Inf", `api.rate: invalid number "+Inf"`},
+		{"api.rate", "fast", `api.rate: invalid rate "fast" (a number of requests per second, or auto)`},
+		{"api.rate", "NaN", `api.rate: invalid rate "NaN"`},
+		{"api.rate", "+Inf", `api.rate: invalid rate "+Inf"`},
+		{"api.max_rate", "lots", `api.max_rate: invalid number "lots"`},
 		{"run.dry_run", "yes", `run.dry_run: invalid boolean "yes"`},
 		{"poll.deadline", "30", `poll.deadline: invalid duration "30"`},
 		{"poll.deadline", "5 minutes", `poll.deadline: invalid duration`},
@@ -111,6 +112,8 @@ func TestEveryKeyIsSettable(t *testing.T) {
 			text, want = "1h2m3s", time.Hour+2*time.Minute+3*time.Second
 		case l.typ == sizeType:
 			text, want = "3MiB", 3*MiB
+		case l.typ == rateType:
+			text, want = "auto", Rate{Auto: true}
 		case l.typ.Kind() == reflect.String:
 			text, want = "some-value", reflect.ValueOf("some-value").Convert(l.typ).Interface()
 		case l.typ.Kind() == reflect.Bool:

@@ -18,7 +18,7 @@ import (
 
 // Validate checks every field and returns all problems as Errors, one per
 // line, each starting with the dotted field name and saying what is wrong
-// and what was given (api.rate: must be > 0 (got -3)). Credentials are
+// and what was given (api.rate: must be > 0 or auto (got -3)). Credentials are
 // required unless run.dry_run is on (dry runs use the emulator's own).
 func (c Config) Validate() error {
 	var v Errors
@@ -176,15 +176,41 @@ func readOnlyS3(v *Errors, prefix, writer string, o blob.S3Options) {
 	}
 }
 
-func (a APIConfig) validate(v *Errors, dryRun bool) {
-	httpURL(v, "api.base_url", a.BaseURL)
-	httpURL(v, "api.token_url", a.TokenURL)
-	if !(a.Rate > 0) || !finite(a.Rate) {
-		v.add("api.rate", fmt.Sprintf("must be > 0 (got %v)", a.Rate))
+// validateRate checks api.rate and the keys that go with it: a fixed rate
+// (rate_per_shard may replace rate/N; max_rate and start_rate are unused),
+// or auto (max_rate, or rate_per_shard, gives the ceiling; start_rate at
+// most max_rate).
+func (a APIConfig) validateRate(v *Errors) {
+	if !a.Rate.Auto && (!(a.Rate.PerSecond > 0) || !finite(a.Rate.PerSecond)) {
+		v.add("api.rate", fmt.Sprintf("must be > 0 or auto (got %v)", a.Rate.PerSecond))
 	}
 	if a.RatePerShard < 0 || !finite(a.RatePerShard) {
 		v.add("api.rate_per_shard", fmt.Sprintf("must be >= 0, 0 meaning rate/N (got %v)", a.RatePerShard))
 	}
+	maxOK := a.MaxRate >= 0 && finite(a.MaxRate)
+	if !maxOK {
+		v.add("api.max_rate", fmt.Sprintf("must be >= 0 (got %v)", a.MaxRate))
+	}
+	startOK := a.StartRate >= 0 && finite(a.StartRate)
+	if !startOK {
+		v.add("api.start_rate", fmt.Sprintf("must be >= 0, 0 meaning max_rate/10 (got %v)", a.StartRate))
+	}
+	if !a.Rate.Auto {
+		return
+	}
+	if maxOK && a.MaxRate == 0 && a.RatePerShard == 0 {
+		v.add("api.max_rate", "required with api.rate: auto: the most requests per second the whole job may send "+
+			"(each of N shards adapts up to max_rate/N; or set api.rate_per_shard, one shard's ceiling)")
+	}
+	if maxOK && startOK && a.MaxRate > 0 && a.StartRate > a.MaxRate {
+		v.add("api.start_rate", fmt.Sprintf("must be <= api.max_rate (%v) (got %v)", a.MaxRate, a.StartRate))
+	}
+}
+
+func (a APIConfig) validate(v *Errors, dryRun bool) {
+	httpURL(v, "api.base_url", a.BaseURL)
+	httpURL(v, "api.token_url", a.TokenURL)
+	a.validateRate(v)
 	atLeast(v, "api.burst", a.Burst, 1)
 	positive(v, "api.request_timeout", a.RequestTimeout)
 	atLeast(v, "api.retry.max_attempts", a.Retry.MaxAttempts, 1)
@@ -235,6 +261,7 @@ func validatePoll(v *Errors, p pipeline.PollConfig) {
 		v.add("poll.jitter", fmt.Sprintf("must be in [0, 1) (got %v)", p.Jitter))
 	}
 	positive(v, "poll.deadline", p.Deadline)
+	nonNegative(v, "poll.list_interval", p.ListInterval)
 }
 
 func validateThreshold(v *Errors, f pipeline.Threshold) {

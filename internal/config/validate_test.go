@@ -59,7 +59,7 @@ func TestValidateListsEveryWrongField(t *testing.T) {
 		"source.s3.kms_key_id":              func(c *Config) { c.Source.S3.KMSKeyID = "alias/archive" },
 		"api.base_url":                      func(c *Config) { c.API.BaseURL = "api.signicat.com/assure" },
 		"api.token_url":                     func(c *Config) { c.API.TokenURL = "ftp://x/token" },
-		"api.rate":                          func(c *Config) { c.API.Rate = -3 },
+		"api.rate":                          func(c *Config) { c.API.Rate = Rate{PerSecond: -3} },
 		"api.rate_per_shard":                func(c *Config) { c.API.RatePerShard = -1 },
 		"api.burst":                         func(c *Config) { c.API.Burst = 0 },
 		"api.request_timeout":               func(c *Config) { c.API.RequestTimeout = 0 },
@@ -108,7 +108,7 @@ func TestValidateListsEveryWrongField(t *testing.T) {
 	for i, line := range lines {
 		assert.True(t, strings.HasPrefix(line, errs[i].Field+": "), line)
 	}
-	assert.Contains(t, lines, "api.rate: must be > 0 (got -3)")
+	assert.Contains(t, lines, "api.rate: must be > 0 or auto (got -3)")
 	assert.Contains(t, lines, `run.run_id: must be 1 to 128 characters from A-Z a-z 0-9 . _ -, not starting with '.' (got "has space")`)
 	assert.Contains(t, lines, `source.default_process_type: must be documentSelfie or document (got "selfie")`)
 	assert.Contains(t, lines, "poll.jitter: must be in [0, 1) (got 1)")
@@ -140,6 +140,11 @@ func TestValidateBoundaries(t *testing.T) {
 		func(c *Config) { c.Source.Archive, c.Output.URI = "file:///data/archive", "s3://bucket" },
 		func(c *Config) { c.API.BaseURL = "http://127.0.0.1:8080/assure" },
 		func(c *Config) { c.API.Retry.MaxDelay = c.API.Retry.BaseDelay },
+		func(c *Config) { c.API.Rate, c.API.MaxRate = Rate{Auto: true}, 60 },
+		func(c *Config) { c.API.Rate, c.API.MaxRate, c.API.StartRate = Rate{Auto: true}, 60, 60 },
+		func(c *Config) { c.API.Rate, c.API.RatePerShard = Rate{Auto: true}, 5 }, // the shard's ceiling
+		func(c *Config) { c.API.MaxRate, c.API.StartRate = 60, 600 },             // unused with a fixed rate
+		func(c *Config) { c.API.Rate, c.API.MaxRate = Rate{Auto: true}, 0.001 },  // tiny, but a ceiling
 	}
 	for i, mutate := range ok {
 		c := withCreds(Default())
@@ -154,7 +159,11 @@ func TestValidateBoundaries(t *testing.T) {
 		{"run.run_id", func(c *Config) { c.Run.RunID = ".hidden" }},
 		{"run.run_id", func(c *Config) { c.Run.RunID = "a/b" }},
 		{"run.shard", func(c *Config) { c.Run.Shard = "-1/3" }},
-		{"api.rate", func(c *Config) { c.API.Rate = math.Inf(1) }},
+		{"api.rate", func(c *Config) { c.API.Rate = Rate{PerSecond: math.Inf(1)} }},
+		{"api.max_rate", func(c *Config) { c.API.Rate = Rate{Auto: true} }},
+		{"api.max_rate", func(c *Config) { c.API.MaxRate = -1 }},
+		{"api.start_rate", func(c *Config) { c.API.Rate, c.API.MaxRate, c.API.StartRate = Rate{Auto: true}, 60, 61 }},
+		{"api.start_rate", func(c *Config) { c.API.StartRate = math.NaN() }},
 		{"api.retry.max_delay", func(c *Config) { c.API.Retry.MaxDelay = c.API.Retry.BaseDelay - 1 }},
 		{"emulator.time_scale", func(c *Config) { c.Emulator.TimeScale = 0 }},
 		{"poll.multiplier", func(c *Config) { c.Poll.Multiplier = math.NaN() }},

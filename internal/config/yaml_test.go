@@ -45,7 +45,7 @@ emulator:
 	assert.Equal(t, 512*KiB, c.Source.MaxImageBytes)
 	assert.Equal(t, "eu-west-1", c.Source.S3.Region)
 	assert.True(t, c.Source.S3.PathStyle)
-	assert.Equal(t, 7.5, c.API.Rate)
+	assert.Equal(t, Rate{PerSecond: 7.5}, c.API.Rate)
 	assert.Equal(t, 100*time.Millisecond, c.API.Retry.BaseDelay)
 	assert.Equal(t, 90*time.Minute, c.Poll.Deadline)
 	assert.Equal(t, int64(7), c.Emulator.Seed)

@@ -45,27 +45,41 @@ func stores(t *testing.T) map[string]blob.Store {
 
 // A final entry holds the person's data; once its row is committed it is
 // taken out of the journal, and at the end of an attempt whose rows are all
-// committed the journal holds none. What a resume needs stays.
+// committed the journal holds none. A committed record that ended with the
+// API's outcome needs nothing more of the journal (the parts say it is
+// done): all its entries go. An error row's record keeps its ids, which
+// reconciliation compares with the API's.
 func TestCommittedResultsLeaveTheJournal(t *testing.T) {
 	for name, store := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			j, err := Begin(ctx, store, prefix, "a000001-x", time.Now(), time.Time{}, time.Hour)
 			require.NoError(t, err)
-			for _, id := range []string{"r1", "r2"} {
+			for _, id := range []string{"r1", "r2", "e1"} {
 				require.NoError(t, j.Append(ctx, Entry{Type: TypeDossier, Record: id, Dossier: "d-" + id}))
 				require.NoError(t, j.Append(ctx, Entry{Type: TypeStarted, Record: id, Dossier: "d-" + id, Process: "p-" + id}))
-				require.NoError(t, j.Append(ctx, Entry{Type: TypeFinal, Record: id, Final: personalFinal("NAME-" + id)}))
+				f := personalFinal("NAME-" + id)
+				if id == "e1" {
+					f = &Final{Outcome: "error", ErrorCode: "outcome_unknown", ErrorMessage: "secret-e1"}
+				}
+				require.NoError(t, j.Append(ctx, Entry{Type: TypeFinal, Record: id, Final: f}))
+				require.NoError(t, j.Append(ctx, Entry{Type: TypeDeleted, Record: id, Dossier: "d-" + id}))
 				require.NoError(t, j.Sync(ctx))
 			}
 			assert.Contains(t, journalText(t, store), "NAME-r1", "kept until its row is committed")
 
-			j.Committed("part-1", []string{"r1"})
+			j.Committed("part-1", []string{"r1", "e1"})
+			require.NoError(t, j.Sync(ctx))
 			require.NoError(t, j.Compact(ctx))
 			text := journalText(t, store)
 			assert.NotContains(t, text, "NAME-r1", "committed: taken out")
+			assert.NotContains(t, text, `"d-r1"`, "committed with the API's outcome: every entry taken out")
+			assert.NotContains(t, text, `"r1"`, "committed with the API's outcome: not named any more")
 			assert.Contains(t, text, "NAME-r2", "not committed: still needed")
-			assert.Contains(t, text, `"dossier":"d-r1"`, "the ids stay")
+			assert.Contains(t, text, `"dossier":"d-r2"`)
+			assert.NotContains(t, text, "secret-e1", "an error row's final goes once committed")
+			assert.Contains(t, text, `"process":"p-e1"`, "an error row's record keeps its ids")
+			assert.NotContains(t, text, `"t":"committed"`, "committed entries go: the parts say the same")
 
 			// Appends go on after the object they went to was rewritten.
 			require.NoError(t, j.Append(ctx, Entry{Type: TypeFinal, Record: "r3", Final: personalFinal("NAME-r3")}))
@@ -79,11 +93,13 @@ func TestCommittedResultsLeaveTheJournal(t *testing.T) {
 			st, err := Read(ctx, store, prefix)
 			require.NoError(t, err)
 			for _, id := range []string{"r1", "r2", "r3"} {
-				assert.True(t, st.Records[id].Committed, id)
+				assert.Nil(t, st.Records[id], "%s: the parts say it is committed", id)
 			}
-			assert.Equal(t, "p-r1", st.Records["r1"].Process)
-			assert.True(t, st.Records["r1"].Started)
+			require.NotNil(t, st.Records["e1"])
+			assert.Equal(t, "p-e1", st.Records["e1"].Process, "what reconciliation compares")
+			assert.True(t, st.Records["e1"].Started)
 			assert.Empty(t, st.PendingFinals())
+			assert.Equal(t, 1, st.Attempts, "the run entry stays")
 		})
 	}
 }
@@ -132,16 +148,23 @@ func TestALaterAttemptTakesOutWhatAKilledOneLeft(t *testing.T) {
 			assert.NotContains(t, journalText(t, store), "NAME-")
 			st, err = Read(ctx, store, prefix)
 			require.NoError(t, err)
-			assert.True(t, st.Records["done"].Committed)
-			assert.True(t, st.Records["open"].Committed)
+			// An earlier attempt's record keeps its ids (this attempt did not
+			// finish it); that it is committed, the parts say.
+			assert.Equal(t, "d-done", st.Records["done"].Dossier)
+			// Its row was made from the earlier attempt's final: that attempt's
+			// ids of it stay, its final goes.
 			assert.Equal(t, "d-open", st.Records["open"].Dossier)
+			assert.Nil(t, st.Records["open"].Final)
+			assert.NotContains(t, journalText(t, store), `"t":"committed"`)
 			assert.Equal(t, 2, st.Attempts)
 		})
 	}
 }
 
 // Appends, syncs and commits from many goroutines while the compactor
-// rewrites: nothing is lost, and no result is left at the end.
+// rewrites: nothing is lost, and no result is left at the end. Every record
+// here is committed with the API's outcome: nothing of it is left, and the
+// attempt's objects were merged down to a few.
 func TestCompactionBesideConcurrentAppends(t *testing.T) {
 	for name, store := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -169,11 +192,96 @@ func TestCompactionBesideConcurrentAppends(t *testing.T) {
 			assert.NotContains(t, journalText(t, store), "NAME-")
 			st, err := Read(ctx, store, prefix)
 			require.NoError(t, err)
-			assert.Len(t, st.Records, 8*40)
-			for id, r := range st.Records {
-				assert.True(t, r.Committed, id)
-				assert.Equal(t, "d-"+id, r.Dossier)
-			}
+			assert.Empty(t, st.Records)
+			assert.Equal(t, 1, st.Attempts)
+			n := 0
+			require.NoError(t, store.List(ctx, prefix, func(blob.Object) error { n++; return nil }))
+			assert.LessOrEqual(t, n, mergeAbove+1, "objects left")
 		})
 	}
+}
+
+// An attempt's objects are merged once more than mergeAbove are sealed, so
+// that a resume reads a few objects, not one per checkpoint. A crash after
+// the merged object is written and before the others are deleted leaves
+// both: the fold is the same.
+func TestMergedObjectsFoldTheSame(t *testing.T) {
+	ctx := context.Background()
+	local, err := blob.NewLocal(t.TempDir())
+	require.NoError(t, err)
+	store := objectOnly{local}
+	j, err := Begin(ctx, store, prefix, "a000001-x", time.Now(), time.Time{}, time.Hour)
+	require.NoError(t, err)
+	const n = 3 * mergeAbove
+	var ids []string
+	for i := range n {
+		id := fmt.Sprintf("r%02d", i)
+		ids = append(ids, id)
+		f := personalFinal("NAME-" + id)
+		if i%2 == 0 {
+			f = &Final{Outcome: "error", ErrorCode: "outcome_unknown"}
+		}
+		require.NoError(t, j.Append(ctx, Entry{Type: TypeDossier, Record: id, Dossier: "d-" + id}))
+		require.NoError(t, j.Append(ctx, Entry{Type: TypeStarted, Record: id, Dossier: "d-" + id, Process: "p-" + id}))
+		require.NoError(t, j.Append(ctx, Entry{Type: TypeFinal, Record: id, Final: f}))
+		require.NoError(t, j.Sync(ctx)) // an object per record
+	}
+	// One record not committed: its entries stay, final included.
+	j.Committed("part-1", ids[:n-1])
+	require.NoError(t, j.Sync(ctx))
+	before := map[string][]byte{}
+	require.NoError(t, store.List(ctx, prefix, func(o blob.Object) error {
+		b, err := store.Get(ctx, o.Key, 1<<20)
+		before[o.Key] = b
+		return err
+	}))
+	require.Greater(t, len(before), mergeAbove+1)
+	require.NoError(t, j.Compact(ctx))
+
+	after := map[string]bool{}
+	require.NoError(t, store.List(ctx, prefix, func(o blob.Object) error { after[o.Key] = true; return nil }))
+	assert.LessOrEqual(t, len(after), 2, "merged")
+	st, err := Read(ctx, store, prefix)
+	require.NoError(t, err)
+	last := ids[n-1]
+	for i, id := range ids {
+		r := st.Records[id]
+		switch {
+		case id == last:
+			require.NotNil(t, r, id)
+			assert.False(t, r.Committed)
+			require.NotNil(t, r.Final, "not committed: its final is needed")
+		case i%2 == 0:
+			require.NotNil(t, r, id)
+			assert.Equal(t, "p-"+id, r.Process, "an error row's record keeps its ids")
+			assert.Nil(t, r.Final)
+		default:
+			assert.Nil(t, r, "%s: committed with the API's outcome: nothing left", id)
+		}
+	}
+	assert.NotContains(t, journalText(t, store), "NAME-r0")
+
+	// The crash between the merge and the deletions: the older objects are
+	// back beside the merged one.
+	for key, b := range before {
+		if !after[key] {
+			require.NoError(t, store.Put(ctx, key, b))
+		}
+	}
+	twice, err := Read(ctx, store, prefix)
+	require.NoError(t, err)
+	for id, r := range st.Records {
+		// The restored objects are those from before the pass (a real
+		// crash leaves them as the pass rewrote them), so they still hold
+		// committed entries and the finals of committed records: what the
+		// resume's parts mark committed, and clear, anyway.
+		a, b := *r, *twice.Records[id]
+		if id != last {
+			a.Committed, b.Committed, a.Final, b.Final = false, false, nil, nil
+		}
+		assert.Equal(t, a, b, id)
+	}
+	assert.Equal(t, st.Attempts, twice.Attempts)
+	assert.Equal(t, st.RunStart, twice.RunStart)
+	require.NoError(t, j.Close())
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,15 +55,24 @@ func TestJournalFoldsEntries(t *testing.T) {
 			{Type: TypeDossier, Record: "e", Dossier: "d-e2"},
 			{Type: TypeFinal, Record: "f", Final: final},
 			{Type: TypeDeleted, Record: "f", Dossier: "d-f"},
+			// g: taken up from the API's lists (the first attempt's entries
+			// of it were lost): its final entry is all there is, and it
+			// names the dossier to delete.
+			{Type: TypeFinal, Record: "g", Dossier: "d-g", Process: "p-g", Final: final},
 		},
 	}
+	// Written as the objects are, not through a Writer: its compaction
+	// would take out what the fold is tested on.
 	for i, es := range entries {
-		j, err := Open(ctx, store, prefix, fmt.Sprintf("2026010%dT000000Z-x", i+1), 0)
-		require.NoError(t, err)
+		var b strings.Builder
 		for _, e := range es {
-			require.NoError(t, j.Append(ctx, e))
+			e.V, e.Time = Version, time.Date(2026, 1, i+1, 0, 0, 0, 0, time.UTC)
+			line, err := encode(e)
+			require.NoError(t, err)
+			b.Write(line)
+			b.WriteByte('\n')
 		}
-		require.NoError(t, j.Close())
+		require.NoError(t, store.Put(ctx, segmentKey(prefix+fmt.Sprintf("2026010%dT000000Z-x", i+1)+"/", 1), []byte(b.String())))
 	}
 	// A line cut short by a crash is skipped.
 	require.NoError(t, store.Put(ctx, prefix+"20260103T000000Z-y.jsonl", []byte(`{"v":2,"t":"dossier","rec":"z","dos`)))
@@ -80,6 +90,7 @@ func TestJournalFoldsEntries(t *testing.T) {
 	// rows: no longer committed, with what the second attempt did.
 	assert.Equal(t, &Record{Dossier: "d-e2", Attempt: second}, st.Records["e"])
 	assert.Equal(t, &Record{Dossier: "d-f", Process: "p-f", Started: true, Final: final, Deleted: true, Attempt: second}, st.Records["f"])
+	assert.Equal(t, &Record{Dossier: "d-g", Process: "p-g", Final: final, Attempt: second}, st.Records["g"])
 	assert.Nil(t, st.Records["d"].Final, "a committed record's outcome is not kept in memory")
 	assert.NotContains(t, st.Records, "z")
 
@@ -181,6 +192,44 @@ func TestJournalOnObjectStoreCheckpoints(t *testing.T) {
 	assert.True(t, st.Records["a"].Started)
 }
 
+// Await waits for the periodic checkpoint instead of asking for one: however
+// many records wait, the entries go out in one write (here the one Close
+// makes, the interval being an hour).
+func TestAwaitWaitsForTheNextCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	local, err := blob.NewLocal(t.TempDir())
+	require.NoError(t, err)
+	store := objectOnly{local}
+	j, err := Open(ctx, store, prefix, "20260101T000000Z-a", time.Hour)
+	require.NoError(t, err)
+	const n = 50
+	errs := make(chan error, n)
+	for i := range n {
+		id := fmt.Sprintf("r%02d", i)
+		require.NoError(t, j.Append(ctx, Entry{Type: TypeFinal, Record: id, Dossier: "d" + id, Final: &Final{Outcome: "accepted"}}))
+		mark := j.Mark()
+		go func() { errs <- j.Await(ctx, mark) }()
+	}
+	// A waiter whose context ends stops waiting.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	assert.ErrorIs(t, j.Await(cctx, j.Mark()), context.Canceled)
+
+	require.NoError(t, j.Close())
+	for range n {
+		require.NoError(t, <-errs)
+	}
+	var keys []string
+	require.NoError(t, store.List(ctx, prefix, func(o blob.Object) error {
+		keys = append(keys, o.Key)
+		return nil
+	}))
+	assert.Len(t, keys, 1, "the waiters asked for no checkpoint of their own")
+	// What is on storage is returned at once; a closed journal fails later waits.
+	require.NoError(t, j.Await(ctx, n))
+	assert.Equal(t, fault.Abort, fault.Of(j.Await(ctx, n+1)))
+}
+
 // On a store that appends, a durable entry is on storage when Append
 // returns; a deletion or a commit need not be.
 func TestDurableEntriesAreSyncedBeforeAppendReturns(t *testing.T) {
@@ -208,4 +257,29 @@ func TestDurableEntriesAreSyncedBeforeAppendReturns(t *testing.T) {
 func TestAttemptOfAJournalObject(t *testing.T) {
 	assert.Equal(t, "a000002-20260101T000000Z-ab", attemptOf(prefix, prefix+"a000002-20260101T000000Z-ab.jsonl"), "appended")
 	assert.Equal(t, "a000002-20260101T000000Z-ab", attemptOf(prefix, prefix+"a000002-20260101T000000Z-ab/00000003.jsonl"), "checkpoint")
+}
+
+// Committed records of which nothing else is known are kept as hashes, and
+// still answer Lookup and Record.
+func TestStateKeepsCommittedRecordsCompactly(t *testing.T) {
+	st := NewState()
+	st.Record("journaled").Process = "p"
+	for i := range 3*mergeTail + 7 {
+		st.MarkCommitted(fmt.Sprintf("r%07d", i))
+		if i%1000 == 0 {
+			assert.True(t, st.Lookup(fmt.Sprintf("r%07d", i)).Committed, "looked up between adds")
+		}
+	}
+	st.MarkCommitted("journaled")
+	st.MarkCommitted("r0000005") // twice
+	assert.Len(t, st.Records, 1, "only the journaled record has an entry")
+	for _, id := range []string{"r0000000", "r0000005", fmt.Sprintf("r%07d", 3*mergeTail+6)} {
+		require.NotNil(t, st.Lookup(id), id)
+		assert.True(t, st.Lookup(id).Committed, id)
+		assert.True(t, st.Record(id).Committed, "an entry made for it says committed: %s", id)
+	}
+	assert.Nil(t, st.Lookup("r9999999"))
+	assert.False(t, st.Record("new").Committed)
+	assert.True(t, st.Lookup("journaled").Committed)
+	assert.Equal(t, "p", st.Lookup("journaled").Process)
 }

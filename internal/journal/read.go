@@ -3,11 +3,15 @@ package journal
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -20,7 +24,12 @@ import (
 type State struct {
 	// RunStart is the start of the run's first attempt.
 	RunStart time.Time
-	Records  map[string]*Record
+	// Records are the records the journal (or the API) says something of.
+	// A record the parts say is committed, and of which nothing else is
+	// known, is not among them: it is in done, 16 bytes per record instead
+	// of a map entry (a resume of a million committed rows holds 16 MB).
+	Records map[string]*Record
+	done    doneSet
 	// Attempts counts the earlier attempts found.
 	Attempts int
 	// FinalObjects are the journal objects holding final entries: what
@@ -53,19 +62,93 @@ type Record struct {
 // NewState returns the state of a run shard without earlier attempts.
 func NewState() *State { return &State{Records: map[string]*Record{}} }
 
+// doneSet is a set of record ids held as sorted 128-bit FNV-1a hashes: the
+// committed records of a resume, a million of them in 16 MB. Two ids share
+// a hash with a probability of about n²/2¹²⁹ (10⁻²⁷ for a million): never in
+// practice. Adds go to a tail that the next lookup sorts in.
+type doneSet struct {
+	sorted []idHash
+	tail   []idHash
+}
+
+type idHash [2]uint64
+
+func hashID(id string) idHash {
+	h := fnv.New128a()
+	h.Write([]byte(id))
+	var b [16]byte
+	h.Sum(b[:0])
+	return idHash{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
+}
+
+func (a idHash) cmp(b idHash) int {
+	if c := cmp.Compare(a[0], b[0]); c != 0 {
+		return c
+	}
+	return cmp.Compare(a[1], b[1])
+}
+
+func (d *doneSet) add(id string) { d.tail = append(d.tail, hashID(id)) }
+
+// mergeTail is how long the unsorted tail may grow before a lookup merges
+// it in: lookups between adds (a resume's few timeouts among its rows) scan
+// a short tail instead of sorting the whole set each time.
+const mergeTail = 4096
+
+func (d *doneSet) has(id string) bool {
+	h := hashID(id)
+	if len(d.tail) >= mergeTail {
+		d.merge()
+	}
+	if slices.Contains(d.tail, h) {
+		return true
+	}
+	_, ok := slices.BinarySearchFunc(d.sorted, h, idHash.cmp)
+	return ok
+}
+
+// merge sorts the tail into the sorted hashes (one pass over them).
+func (d *doneSet) merge() {
+	slices.SortFunc(d.tail, idHash.cmp)
+	out := make([]idHash, 0, len(d.sorted)+len(d.tail))
+	i, j := 0, 0
+	for i < len(d.sorted) || j < len(d.tail) {
+		var next idHash
+		switch {
+		case j == len(d.tail) || (i < len(d.sorted) && d.sorted[i].cmp(d.tail[j]) <= 0):
+			next = d.sorted[i]
+			i++
+		default:
+			next = d.tail[j]
+			j++
+		}
+		if n := len(out); n == 0 || out[n-1] != next {
+			out = append(out, next)
+		}
+	}
+	d.sorted, d.tail = out, nil
+}
+
 // Lookup returns what is known of a record, or nil (also on a nil State).
 func (s *State) Lookup(id string) *Record {
 	if s == nil {
 		return nil
 	}
-	return s.Records[id]
+	if r := s.Records[id]; r != nil {
+		return r
+	}
+	if s.done.has(id) {
+		return &Record{Committed: true}
+	}
+	return nil
 }
 
-// Record returns the record's entry, creating an empty one.
+// Record returns the record's entry, creating one (committed when done says
+// so).
 func (s *State) Record(id string) *Record {
 	r := s.Records[id]
 	if r == nil {
-		r = &Record{}
+		r = &Record{Committed: s.done.has(id)}
 		s.Records[id] = r
 	}
 	return r
@@ -73,9 +156,13 @@ func (s *State) Record(id string) *Record {
 
 // MarkCommitted records that a committed part holds the record's row (the
 // parts themselves are the source of truth): its outcome is no longer needed.
+// A record of which nothing else is known goes to the compact set.
 func (s *State) MarkCommitted(id string) {
-	r := s.Record(id)
-	r.Committed, r.Final = true, nil
+	if r := s.Records[id]; r != nil {
+		r.Committed, r.Final = true, nil
+		return
+	}
+	s.done.add(id)
 }
 
 // PendingFinals are the records whose final entries are still needed: their
@@ -124,6 +211,16 @@ func (s *State) apply(e *Entry, attempt string) {
 	case TypeStarted:
 		r.Dossier, r.Process, r.Started = e.Dossier, e.Process, true
 	case TypeFinal:
+		// A final entry names the record's dossier and process: it may be
+		// all the journal holds of a record that an attempt took up from
+		// the API's lists (the attempt before it killed before its first
+		// checkpoint), and the next attempt deletes the dossier it names.
+		if e.Dossier != "" {
+			r.Dossier = e.Dossier
+		}
+		if e.Process != "" {
+			r.Process = e.Process
+		}
 		if e.Final != nil {
 			r.Final = e.Final
 		}

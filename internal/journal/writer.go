@@ -53,8 +53,16 @@ type Writer struct {
 	// not yet committed, and where every final entry went.
 	store       blob.Store
 	bufFinals   []string            // records of the final entries in buf
+	bufRecs     []string            // records named by the entries in buf (with repeats)
+	writing     []string            // bufRecs of the write under way
+	bufCommits  bool                // buf holds a committed entry
+	commits     map[string]bool     // objects holding committed entries
 	pending     map[string]bool     // records whose final entry is still needed
 	tracked     map[string][]string // object -> records of the final entries it holds
+	holds       map[string][]string // object -> records its entries name (this attempt's objects)
+	objs        []string            // this attempt's objects, oldest first
+	finished    map[string]bool     // records with a final entry here that is not an error
+	droppable   map[string]bool     // committed finished records: every entry of theirs can go
 	adopted     []string            // earlier attempts' objects holding final entries
 	rotate      bool                // compaction asks the flusher to seal the current object
 	rotations   uint64
@@ -81,6 +89,7 @@ type sink interface {
 func Open(ctx context.Context, store blob.Store, prefix, attempt string, flushEvery time.Duration) (*Writer, error) {
 	j := &Writer{flushEvery: flushEvery, kick: make(chan struct{}, 1), closed: make(chan struct{}), done: make(chan struct{}),
 		store: store, pending: map[string]bool{}, tracked: map[string][]string{},
+		holds: map[string][]string{}, finished: map[string]bool{}, droppable: map[string]bool{}, commits: map[string]bool{},
 		compact: make(chan struct{}, 1), compacted: make(chan struct{})}
 	if j.flushEvery <= 0 {
 		j.flushEvery = DefaultFlushEvery
@@ -158,6 +167,17 @@ func (j *Writer) Append(ctx context.Context, e Entry) error {
 		// Its result is needed until the record's row is committed.
 		j.bufFinals = append(j.bufFinals, e.Record)
 		j.pending[e.Record] = true
+		if e.Final != nil && e.Final.Outcome != outcomeError {
+			j.finished[e.Record] = true
+		} else {
+			delete(j.finished, e.Record)
+		}
+	}
+	if e.Record != "" {
+		j.bufRecs = append(j.bufRecs, e.Record)
+	}
+	if e.Type == TypeCommitted {
+		j.bufCommits = true
 	}
 	my := j.seq
 	j.cond.Broadcast()
@@ -198,6 +218,10 @@ func (j *Writer) Committed(part string, recordIDs []string) {
 	j.mu.Lock()
 	for _, id := range recordIDs {
 		delete(j.pending, id)
+		if j.finished[id] {
+			delete(j.finished, id)
+			j.droppable[id] = true
+		}
 	}
 	j.mu.Unlock()
 	j.kickCompactor()
@@ -223,6 +247,49 @@ func (j *Writer) Sync(ctx context.Context) error {
 			return ctx.Err()
 		}
 		j.cond.Wait()
+	}
+	return j.err
+}
+
+// Mark returns how many entries were appended so far: an entry appended
+// before the call is on storage once Await(Mark()) returns.
+func (j *Writer) Mark() uint64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.seq
+}
+
+// Await returns once the first mark entries are on storage, without asking
+// for a checkpoint: where the store cannot append it waits for the next
+// periodic one (at most the flush interval), so that however many records
+// are finishing, a shard writes one checkpoint per interval. Where the store
+// appends, durable entries are on storage when Append returns, and the rest
+// follow with the next write.
+//
+// It is Sync for callers that can wait: deleting a dossier waits for the
+// final entry of its record this way (the pipeline's deleters), and a
+// dossier deleted a second later costs nothing, while a checkpoint per
+// record cost an S3 PUT per record.
+func (j *Writer) Await(ctx context.Context, mark uint64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.synced >= mark || j.err != nil {
+		return j.err
+	}
+	stop := context.AfterFunc(ctx, func() {
+		j.mu.Lock()
+		j.cond.Broadcast()
+		j.mu.Unlock()
+	})
+	defer stop()
+	for j.synced < mark && j.err == nil && !j.flusherGone {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		j.cond.Wait()
+	}
+	if j.err == nil && j.synced < mark {
+		return fail(errors.New("closed before the entries were written"))
 	}
 	return j.err
 }
@@ -257,8 +324,8 @@ func (j *Writer) flusher(ctx context.Context) {
 			j.cond.Wait()
 		}
 		closing, rotate := j.closing, j.rotate
-		data, upTo, finals := j.buf, j.seq, j.bufFinals
-		j.buf, j.bufFinals = nil, nil
+		data, upTo, finals, recs, commits := j.buf, j.seq, j.bufFinals, j.bufRecs, j.bufCommits
+		j.buf, j.bufFinals, j.bufRecs, j.writing, j.bufCommits = nil, nil, nil, recs, false
 		j.mu.Unlock()
 
 		var err error
@@ -276,8 +343,9 @@ func (j *Writer) flusher(ctx context.Context) {
 		}
 		if err == nil {
 			j.synced = upTo
-			j.track(key, finals)
+			j.track(key, finals, recs, commits)
 		}
+		j.writing = nil
 		if rotate {
 			j.rotate = false
 			j.rotations++

@@ -42,8 +42,10 @@ func (p *Pipeline) pollOnce(ctx context.Context, t *record) (done bool, err erro
 	return false, nil
 }
 
-// finalizeLoop finishes records that left polling.
-func (p *Pipeline) finalizeLoop(ctx context.Context, finals <-chan *record, rows chan<- *record) error {
+// finalizeLoop finishes records that left polling: their final entry is
+// journaled, then a record whose dossier is to be deleted goes to the
+// deleters, the others to the writer.
+func (p *Pipeline) finalizeLoop(ctx context.Context, finals <-chan *record, deletions, rows chan<- *record) error {
 	for t := range finals {
 		p.polling.Add(-1)
 		if t.interrupted {
@@ -62,27 +64,30 @@ func (p *Pipeline) finalizeLoop(ctx context.Context, finals <-chan *record, rows
 			p.release(t)
 			continue
 		}
-		if err := send(ctx, rows, t); err != nil {
+		next := rows
+		if p.deletesDossier(t) {
+			next = deletions
+		}
+		if err := send(ctx, next, t); err != nil {
 			return err
 		}
 	}
 	return ctx.Err()
 }
 
-// finalize completes a record that left polling: the optional zip, the final
-// journal entry, the dossier's deletion. The final entry is on storage
-// before the dossier is deleted, so a crash between the two never loses a
-// paid result. A zip that could not be stored leaves the record unfinished
-// (interrupted), its dossier kept: deleting it would lose the zip for good.
+// finalize completes a record that left polling: the optional zip, then the
+// final journal entry. A zip that could not be stored leaves the record
+// unfinished (interrupted), its dossier kept: deleting it would lose the zip
+// for good.
 func (p *Pipeline) finalize(ctx context.Context, t *record) error {
 	ctx = withStats(ctx, &t.effort)
-	log := p.log.With("record_id", t.rec.ID, "dossier_id", t.st.dossier, "process_id", t.st.process)
 	if p.opt.DownloadResults && t.st.end.process != nil {
 		if err := p.download(ctx, t); err != nil {
 			if fault.Fatal(err) {
 				return err
 			}
-			log.Warn("full result not stored: the dossier is kept, and the next attempt fetches it again", "error", err)
+			p.log.Warn("full result not stored: the dossier is kept, and the next attempt fetches it again",
+				"record_id", t.rec.ID, "dossier_id", t.st.dossier, "process_id", t.st.process, "error", err)
 			t.interrupted = true
 			return nil
 		}
@@ -90,23 +95,45 @@ func (p *Pipeline) finalize(ctx context.Context, t *record) error {
 	if err := p.journal(ctx, t.final()); err != nil {
 		return err
 	}
-	if t.st.end.outcome != report.OutcomeTimeout && !p.opt.KeepDossiers {
-		// Deleting the dossier deletes the API's copy of the result: the
-		// final entry must be on storage first, also where the journal only
-		// checkpoints (S3). Else a crash right after the deletion loses the
-		// paid result, and the record is verified (paid) again.
-		if err := p.syncJournal(ctx); err != nil {
+	t.journaled = p.deps.Journal.Mark()
+	return nil
+}
+
+// deletesDossier reports whether a finalized record's dossier is deleted
+// now: a timeout keeps its process for a later run to poll.
+func (p *Pipeline) deletesDossier(t *record) bool {
+	return t.st.end.outcome != report.OutcomeTimeout && !p.opt.KeepDossiers
+}
+
+// deleteLoop deletes the dossiers of finalized records, each once its final
+// entry is on storage, and hands the records to the writer.
+//
+// Deleting the dossier deletes the API's copy of the result, so the final
+// entry must be on storage first, also where the journal only checkpoints
+// (S3): else a crash right after the deletion loses the paid result, and
+// the record is verified (paid) again. The deleters wait for the journal's
+// next periodic checkpoint (Journal.Await) rather than ask for one per
+// record: records arrive in the order they were journaled, so one
+// checkpoint releases every record finalized before it.
+func (p *Pipeline) deleteLoop(ctx context.Context, deletions <-chan *record, rows chan<- *record) error {
+	for t := range deletions {
+		if err := p.deps.Journal.Await(ctx, t.journaled); err != nil {
 			return err
 		}
-		if err := p.deleteDossier(ctx, t); err != nil {
+		dctx := withStats(ctx, &t.effort)
+		if err := p.deleteDossier(dctx, t); err != nil {
 			if fault.Fatal(err) {
 				return err
 			}
-			log.Warn("dossier not deleted; `batch cleanup` removes it", "error", err)
+			p.log.Warn("dossier not deleted; `batch cleanup` removes it",
+				"record_id", t.rec.ID, "dossier_id", t.st.dossier, "error", err)
+		}
+		p.log.Debug("record done", "record_id", t.rec.ID, "outcome", t.st.end.outcome)
+		if err := send(ctx, rows, t); err != nil {
+			return err
 		}
 	}
-	log.Debug("record done", "outcome", t.st.end.outcome)
-	return nil
+	return ctx.Err()
 }
 
 // download stores the process's full-result zip under the output.

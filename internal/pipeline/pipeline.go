@@ -6,12 +6,13 @@
 //
 // Stages (one errgroup):
 //
-//	lister → submitters → poll scheduler → finalizers → report writer
+//	lister → submitters → poll scheduler → finalizers → deleters → report writer
 //
 // The lister streams records; submitters (Options.Uploads of them) fetch and
 // check images and make the four submit calls; the scheduler holds every
 // started process in a heap and polls each when due with a few workers;
-// finalizers download results and delete dossiers; one writer writes rows.
+// finalizers download results and journal final entries; deleters delete
+// dossiers once those entries are on storage; one writer writes rows.
 // A fatal error cancels every stage.
 package pipeline
 
@@ -57,6 +58,7 @@ type API interface {
 	SetImages(ctx context.Context, dossierID, processID string, imgs assure.Images) error
 	StartVerification(ctx context.Context, dossierID, processID string, confirm assure.ReadBack[assure.VerifyResponse]) (*assure.VerifyResponse, error)
 	GetProcess(ctx context.Context, dossierID, processID string) (*assure.Process, error)
+	EachProcess(ctx context.Context, q assure.ProcessQuery, fn func(assure.ListedProcess) error) error
 	DownloadResult(ctx context.Context, dossierID, processID string) ([]byte, bool, error)
 	DocumentTypes(ctx context.Context, provider string) ([]assure.DocumentType, error)
 }
@@ -79,10 +81,13 @@ type RowSink interface {
 // Journal records the records' progress (internal/journal): Append returns
 // once a durable entry would survive a crash of this process, where the
 // store allows that cheaply; Sync once every entry appended so far is on
-// storage, on any store.
+// storage, on any store; Await(Mark()) the same, at the journal's next
+// periodic write instead of at once.
 type Journal interface {
 	Append(ctx context.Context, e journal.Entry) error
 	Sync(ctx context.Context) error
+	Mark() uint64
+	Await(ctx context.Context, mark uint64) error
 }
 
 // ResultStore keeps full-result zips.
@@ -390,20 +395,32 @@ func (p *Pipeline) Run(ctx context.Context) (Result, error) {
 	})
 
 	// Poll scheduler.
-	sched := &scheduler{cfg: p.opt.Poll, workers: p.opt.PollWorkers, now: p.opt.Now, poll: p.pollOnce, drainBy: drain}
+	sched := &scheduler{cfg: p.opt.Poll, workers: p.opt.PollWorkers, now: p.opt.Now, poll: p.pollOnce, drainBy: drain,
+		list: p.listFinal, listFailed: func(err error) {
+			p.log.Warn("the API refuses the list of processes: each process is polled until it is final", "error", err)
+		}}
 	g.Go(func() error {
 		defer close(finals)
 		return guard("poll scheduler", func() error { return sched.run(gctx, started, finals) })()
 	})
 
-	// Finalizers.
+	// Finalizers, then deleters.
+	deletions := make(chan *record, p.opt.InFlight)
 	fins, fctx := errgroup.WithContext(gctx)
 	for i := 0; i < p.opt.Finalizers; i++ {
-		fins.Go(guard("finalizer", func() error { return p.finalizeLoop(fctx, finals, rows) }))
+		fins.Go(guard("finalizer", func() error { return p.finalizeLoop(fctx, finals, deletions, rows) }))
+	}
+	g.Go(func() error {
+		defer close(deletions)
+		return fins.Wait()
+	})
+	dels, dctx := errgroup.WithContext(gctx)
+	for i := 0; i < p.opt.Finalizers; i++ {
+		dels.Go(guard("deleter", func() error { return p.deleteLoop(dctx, deletions, rows) }))
 	}
 	g.Go(func() error {
 		defer rowSenders.Done()
-		return fins.Wait()
+		return dels.Wait()
 	})
 
 	// Report writer.

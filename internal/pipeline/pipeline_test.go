@@ -5,7 +5,6 @@ import (
 	"maps"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -83,14 +82,12 @@ func TestRunUnderFaults(t *testing.T) {
 	h := newHarness(t, 60, func(c *emulator.Config) {
 		c.Faults.Seed = 3
 		c.Faults.Default = emulator.FaultSpec{ServerError: 0.05, TooManyRequests: 0.05, Reset: 0.01}
-		// The retries' backoff is real time, the API's 15 minutes between
-		// the first image and the start are scaled: 0.9 s here. On a loaded
-		// machine a record whose uploads were retried a few times could be
-		// `failed` ("Transaction time expired.") by the scale, not by the
-		// faults (seen: rec-000014 failed instead of rejected). The window
-		// is not what this test is about; the e2e storms widen it the same
-		// way, and TestSubmitStepsFitTheProviderWindow tests it.
-		c.TransactionExpiry = 24 * time.Hour
+		// The harness widens the API's 15-minute window between the first
+		// image and the start (0.9 s at its scale): the retries' backoff is
+		// real time, and a record whose uploads were retried a few times on
+		// a loaded machine was `failed` by the scale, not by the faults
+		// (seen: rec-000014 failed instead of rejected). The e2e storms widen
+		// it the same way, and TestSubmitStepsFitTheProviderWindow tests it.
 	})
 	res, err := h.run(context.Background(), h.options("run-f"), nil)
 	require.NoError(t, err)

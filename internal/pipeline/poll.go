@@ -5,6 +5,8 @@ import (
 	"context"
 	"math/rand/v2"
 	"time"
+
+	"reverify/internal/fault"
 )
 
 // PollConfig shapes how each started process is polled. The yaml tags are
@@ -23,6 +25,12 @@ type PollConfig struct {
 	// Deadline per record, counted from start: then the outcome is timeout
 	// and the process id is kept for a later run.
 	Deadline time.Duration `yaml:"deadline"`
+	// BulkStatus finds final processes in the list of the API client's
+	// processes (GET /processes) instead of polling each until it is final
+	// (watch.go); ListInterval is the shortest interval between two lists
+	// (0: initial_delay/10, at most 2 s).
+	BulkStatus   bool          `yaml:"bulk_status"`
+	ListInterval time.Duration `yaml:"list_interval"`
 }
 
 // next returns the interval after prev (0: the first poll).
@@ -89,6 +97,11 @@ type scheduler struct {
 	workers int
 	now     func() time.Time
 	poll    func(ctx context.Context, t *record) (done bool, err error)
+	// list, when set, is the bulk status list (watch.go), used when
+	// cfg.BulkStatus is set.
+	list lister
+	// listFailed is told why the bulk list was given up (a refusal).
+	listFailed func(err error)
 	// drainBy, when closed, makes the scheduler give up on records still
 	// polling: they go to out with interrupted set.
 	drainBy <-chan struct{}
@@ -129,8 +142,24 @@ func (s *scheduler) run(ctx context.Context, in <-chan *record, out chan<- *reco
 	drainBy := s.drainBy
 	var pendingOut []*record
 
+	// Bulk status (watch.go). A list runs on its own goroutine, one at a
+	// time, and hands what it found back here.
+	var w *watcher
+	if s.cfg.BulkStatus && s.list != nil {
+		w = newWatcher(s.cfg, s.now())
+	}
+	listed := make(chan listResult, 1)
+
 	for {
 		now := s.now()
+		if w != nil && !draining && w.due(now) {
+			w.listing = true
+			since := w.since()
+			go func() {
+				ids, err := s.list(wctx, since)
+				listed <- listResult{ids: ids, err: err}
+			}()
+		}
 		for !draining && q.Len() > 0 && outstanding < s.workers && !q[0].nextPoll.After(now) {
 			t := heap.Pop(&q).(*record)
 			outstanding++
@@ -139,13 +168,18 @@ func (s *scheduler) run(ctx context.Context, in <-chan *record, out chan<- *reco
 		if !inOpen && q.Len() == 0 && outstanding == 0 && len(pendingOut) == 0 {
 			return nil
 		}
-		// The next wake-up: the earliest due poll.
-		if q.Len() > 0 && !draining {
-			d := q[0].nextPoll.Sub(now)
-			if d < time.Millisecond {
-				d = time.Millisecond
+		// The next wake-up: the earliest due poll, or the next list.
+		if !draining {
+			var wake time.Time
+			if q.Len() > 0 {
+				wake = q[0].nextPoll
 			}
-			resetTimer(timer, d)
+			if w != nil && !w.listing && len(w.watched) > 0 && (wake.IsZero() || w.nextList.Before(wake)) {
+				wake = w.nextList
+			}
+			if !wake.IsZero() {
+				resetTimer(timer, max(wake.Sub(now), time.Millisecond))
+			}
 		}
 		var sendCh chan<- *record
 		var next *record
@@ -171,14 +205,38 @@ func (s *scheduler) run(ctx context.Context, in <-chan *record, out chan<- *reco
 				pendingOut = append(pendingOut, t)
 				continue
 			}
-			s.schedule(&q, t, now)
+			if w != nil {
+				w.arrived(now)
+			}
+			s.schedule(&q, t, now, w)
+		case lr := <-listed:
+			w.listing = false
+			now = s.now()
+			w.nextList = now.Add(w.every())
+			w.found(&q, lr.ids, now)
+			switch {
+			case lr.err == nil, ctx.Err() != nil:
+			case fault.Fatal(lr.err):
+				return lr.err
+			case fault.Of(lr.err) == fault.Record:
+				// The API refuses the list (a 4xx): poll each process instead,
+				// for the rest of the run.
+				if s.listFailed != nil {
+					s.listFailed(lr.err)
+				}
+				w.unwatchAll(&q, now)
+				w = nil
+			}
 		case r := <-results:
 			outstanding--
+			if w != nil && (r.done || draining) {
+				w.forget(r.t)
+			}
 			if r.done || draining {
 				r.t.interrupted = r.t.interrupted || !r.done
 				pendingOut = append(pendingOut, r.t)
 			} else {
-				s.schedule(&q, r.t, s.now())
+				s.schedule(&q, r.t, s.now(), w)
 			}
 		case sendCh <- next:
 			pendingOut = pendingOut[1:]
@@ -191,15 +249,25 @@ func (s *scheduler) run(ctx context.Context, in <-chan *record, out chan<- *reco
 			for q.Len() > 0 {
 				t := heap.Pop(&q).(*record)
 				t.interrupted = true
+				if w != nil {
+					w.forget(t)
+				}
 				pendingOut = append(pendingOut, t)
 			}
 		}
 	}
 }
 
-// schedule queues t for its next poll.
-func (s *scheduler) schedule(q *pollQueue, t *record, now time.Time) {
-	t.pollInterval = s.cfg.next(t.pollInterval)
+// schedule queues t for its next poll. A record entering polling is
+// watched (its own first poll comes late) when w, the bulk status, takes it.
+func (s *scheduler) schedule(q *pollQueue, t *record, now time.Time, w *watcher) {
+	d := s.cfg.next(t.pollInterval)
+	if t.pollInterval <= 0 && w != nil {
+		if fallback, ok := w.watch(t); ok {
+			d = fallback
+		}
+	}
+	t.pollInterval = d
 	next := now.Add(s.cfg.jittered(t.pollInterval))
 	if !t.deadline.IsZero() && next.After(t.deadline) {
 		// One last look at the deadline itself.

@@ -29,6 +29,9 @@ type record struct {
 	images  *source.Images // the image bytes: held only while uploading
 	hasSlot bool           // holds an in-flight slot (Pipeline.slots)
 	zipURI  string         // the stored full-result zip, if any
+	// journaled is the journal's mark after the record's final entry: its
+	// dossier is deleted once the journal is on storage up to it.
+	journaled uint64
 
 	submitted time.Time // first paid call
 	startedAt time.Time // verification started
@@ -38,6 +41,12 @@ type record struct {
 	nextPoll     time.Time
 	pollInterval time.Duration
 	heapIndex    int
+	// created is the process's creation time as the API gave it (its
+	// clock; zero for a process an earlier attempt created): what the bulk
+	// status list (GET /processes) filters on. watched: the scheduler finds
+	// the record final in that list rather than by polling it.
+	created time.Time
+	watched bool
 
 	// interrupted: left unfinished by a stop; the next attempt resumes it.
 	interrupted bool

@@ -72,11 +72,14 @@ func LoadResume(ctx context.Context, out blob.Store, api ReconcileAPI, runID str
 	err = report.EachCommittedRow(ctx, out, runID, shard, count, func(p report.CommittedPart, row report.CommittedRow) error {
 		committed++
 		k := row.Key() // a repeated record ID's row is its line's, not its record's
-		r := st.Record(k)
+		// What the journal knows of it, if anything: most committed records
+		// are not in st.Records (compaction took their entries out) and stay
+		// out of it, in its compact set of committed ids.
+		r := st.Records[k]
 		delete(again, k) // rows come in attempt order: the last one decides
 		delete(keptErrors, k)
 		switch {
-		case r.Attempt > p.Attempt:
+		case r != nil && r.Attempt > p.Attempt:
 			// A later attempt took the record up again (a timeout polled, an
 			// error redriven) and was cut short before its row: resume
 			// what it did.
@@ -84,14 +87,16 @@ func LoadResume(ctx context.Context, out blob.Store, api ReconcileAPI, runID str
 			again[k] = "resumed"
 		case row.Outcome == report.OutcomeTimeout && row.ProcessID != nil && row.DossierID != nil:
 			// Its verification is paid for and was kept at the API: poll it.
-			*r = journal.Record{Dossier: *row.DossierID, Process: *row.ProcessID, Started: true}
+			*st.Record(k) = journal.Record{Dossier: *row.DossierID, Process: *row.ProcessID, Started: true}
 			again[k] = report.OutcomeTimeout
 		case row.Outcome == report.OutcomeError && redrive.redrives(row.ErrorCode):
-			*r = journal.Record{} // begin again (reconciliation below may find its process)
+			*st.Record(k) = journal.Record{} // begin again (reconciliation below may find its process)
 			again[k] = "redrive"
 		default:
 			st.MarkCommitted(k)
-			keptErrors[k] = row.Outcome == report.OutcomeError
+			if row.Outcome == report.OutcomeError {
+				keptErrors[k] = true
+			}
 		}
 		return nil
 	})
@@ -282,6 +287,28 @@ func reconcileStart(runStart, now time.Time) time.Time {
 	return runStart.Add(-time.Minute)
 }
 
+// leftInLog folds a dossier log into targets: a creation adds its dossier
+// (when created is set), a deletion the API confirmed (2xx, or 404: gone)
+// removes it.
+func leftInLog(ctx context.Context, out blob.Store, prefix string, targets map[string]LeftDossier, created bool) error {
+	err := journal.Each(ctx, out, prefix, func(_ string, e journal.Entry) error {
+		switch {
+		case e.Dossier == "":
+		case e.Type == journal.TypeDossier && created:
+			if _, ok := targets[e.Dossier]; !ok {
+				targets[e.Dossier] = LeftDossier{Dossier: e.Dossier, Record: e.Record, Via: "journal"}
+			}
+		case e.Type == journal.TypeDeleted && (e.Status/100 == 2 || e.Status == http.StatusNotFound):
+			delete(targets, e.Dossier)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read the dossier log: %w", err)
+	}
+	return nil
+}
+
 // CleanupResult says what Cleanup did.
 type CleanupResult struct {
 	Found   int // dossiers of the run still at the API
@@ -340,6 +367,17 @@ func Cleanup(ctx context.Context, out blob.Store, api ReconcileAPI, runID string
 			if r.Dossier != "" && !r.Deleted {
 				targets[r.Dossier] = LeftDossier{Dossier: r.Dossier, Record: id, Via: "journal"}
 			}
+		}
+		// The journal forgets a committed record (compaction); the dossier
+		// log never does: every dossier it created and no deletion followed.
+		if err := leftInLog(ctx, out, report.DossierLogPrefix(runID, sh.Shard, sh.Count), targets, true); err != nil {
+			return res, err
+		}
+	}
+	if res.Shards > 0 {
+		// What earlier cleanups deleted.
+		if err := leftInLog(ctx, out, report.CleanupLogPrefix(runID), targets, false); err != nil {
+			return res, err
 		}
 	}
 	listed := func(id, dossier string) {

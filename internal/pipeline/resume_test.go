@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,7 +44,12 @@ func TestStopThenResume(t *testing.T) {
 	assert.EqualValues(t, first, res.Resumed, "committed records are not redone")
 	h.checkOutcomes(h.rows("run-stop"))
 	c := h.checkCounters()
-	assert.EqualValues(t, c.VerificationsStarted, c.ProcessesCreated, "no process created twice")
+	// Nothing paid twice: one verification per record. (A process may be
+	// created twice: an upload still under way a second after the grace
+	// period is cut short, which a loaded machine makes likely, and the
+	// next attempt replaces the unstarted process; see
+	// TestResumeReplacesAnUnstartedProcessAndPollsAStartedOne.)
+	assert.EqualValues(t, h.nonSkipped(), c.VerificationsStarted, "one verification per record")
 }
 
 // A crash loses the uncommitted part and whatever the journal had not yet
@@ -116,8 +122,9 @@ func TestFinalRowIsOnStorageBeforeTheDossierIsDeleted(t *testing.T) {
 	require.NoError(t, err)
 	meter := pipeline.NewMeter(nil)
 	attempt := report.AttemptID(1, time.Now())
-	// An hour between checkpoints: only what the pipeline asks for is written.
-	jr, err := journal.Open(ctx, out, report.JournalPrefix(runID, 0, 1), attempt, time.Hour)
+	// Checkpoints every 20 ms: a dossier is deleted only after the
+	// checkpoint that holds its record's final entry, whichever comes.
+	jr, err := journal.Open(ctx, out, report.JournalPrefix(runID, 0, 1), attempt, 20*time.Millisecond)
 	require.NoError(t, err)
 	w, err := report.NewWriter(out, report.WriterConfig{RunID: runID, ShardCount: 1, Attempt: attempt})
 	require.NoError(t, err)
@@ -166,12 +173,12 @@ func (d *deleteWatcher) DeleteDossierEvidence(ctx context.Context, dossierID str
 // A process an earlier attempt created (and journaled) but did not start is
 // not reused: its transaction began with the first image upload, and the
 // API fails a verification started too long after that ("Transaction time
-// expired.", 15 emulated minutes, 0.9 s here). Reusing it made a resume
+// expired.", 15 minutes). Reusing it made a resume
 // that came later than that pay for a `failed` verification (found by the
 // e2e crash loop). A journaled process that did start, its `started` entry
 // lost in the crash, is polled, never started again.
 func TestResumeReplacesAnUnstartedProcessAndPollsAStartedOne(t *testing.T) {
-	h := newHarness(t, 12, nil)
+	h := newHarness(t, 12, func(c *emulator.Config) { c.TransactionExpiry = 15 * time.Minute })
 	ctx := context.Background()
 	const runID = "run-expiry"
 	arch, err := source.Open(ctx, blob.NewOpener(blob.S3Options{}), source.Config{
@@ -197,7 +204,7 @@ func TestResumeReplacesAnUnstartedProcessAndPollsAStartedOne(t *testing.T) {
 		}
 	}
 	require.NoError(t, j.Close())
-	time.Sleep(1100 * time.Millisecond) // past the transaction expiry (15 emulated minutes)
+	h.advance(16 * time.Minute) // past the transaction expiry
 
 	_, err = h.attempt(ctx, h.options(runID), attemptHooks{})
 	require.NoError(t, err)
@@ -241,6 +248,74 @@ func TestAttemptKilledBeforeItsFirstCheckpointIsReconciled(t *testing.T) {
 	c := h.checkCounters()
 	assert.EqualValues(t, h.nonSkipped(), c.VerificationsStarted, "nothing started twice")
 	assert.EqualValues(t, h.nonSkipped(), c.ProcessesCreated, "nothing created twice")
+}
+
+// A record an attempt took up from reconciliation alone (the attempt before
+// it was killed before its first checkpoint) has nothing in the journal
+// but the final entry of the attempt that polled it. When that attempt is
+// killed after the entry is on storage and before the dossier's deletion,
+// the next one writes the row from the entry and must delete the dossier
+// named there, also when GET /dossiers (the newest 100) no longer lists it.
+// (Seen in the S3 crash loop: the first records' dossiers were left, their
+// rows committed, every entry of theirs compacted away.)
+func TestAFinalEntryAloneNamesTheDossierToDelete(t *testing.T) {
+	h := newHarness(t, 12, nil)
+	ctx := context.Background()
+	const runID = "run-final-alone"
+	arch, err := source.Open(ctx, blob.NewOpener(blob.S3Options{}), source.Config{
+		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: pictureid.ProcessDocumentSelfie,
+	})
+	require.NoError(t, err)
+	out := checkpointStore{h.out}
+	prefix := report.JournalPrefix(runID, 0, 1)
+	// Attempt 1: two verifications started, nothing on storage but the run
+	// entry.
+	j1, _, err := pipeline.BeginAttempt(ctx, out, runID, 0, 1, journal.NewState(), time.Now(), time.Hour)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = j1.Close() })
+	client := h.client(pipeline.NewMeter(nil))
+	recs := acceptedRecords(t, h, arch, 2)
+	type started struct{ dossier, process string }
+	var begun []started
+	for _, r := range recs {
+		d, p, _ := submitByHand(t, client, arch, runID, r, true)
+		begun = append(begun, started{d, p})
+	}
+	// Attempt 2: found them at the API, polled them to their end, journaled
+	// their final entries (on storage), and was killed before deleting.
+	st, err := journal.Read(ctx, out, prefix)
+	require.NoError(t, err)
+	j2, _, err := pipeline.BeginAttempt(ctx, out, runID, 0, 1, st, time.Now(), time.Hour)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = j2.Close() })
+	h.advance(time.Hour)
+	for i, r := range recs {
+		p, err := client.GetProcess(ctx, begun[i].dossier, begun[i].process)
+		require.NoError(t, err)
+		require.True(t, p.Status.Final(), "the process is final once the clock moved")
+		require.NoError(t, j2.Append(ctx, journal.Entry{Type: journal.TypeFinal, Record: r.ID,
+			Dossier: begun[i].dossier, Process: begun[i].process,
+			Final: &journal.Final{Outcome: string(p.Status), Process: p.Raw, Effort: journal.Effort{Calls: 5, Polls: 1}}}))
+	}
+	require.NoError(t, j2.Sync(ctx))
+	// A hundred newer dossiers (of another run): GET /dossiers no longer
+	// lists the two.
+	var others []string
+	for i := range 100 {
+		d, err := client.CreateDossier(ctx, fmt.Sprintf("another-run/%d", i), nil)
+		require.NoError(t, err)
+		others = append(others, d.DossierID)
+	}
+
+	_, err = h.attempt(ctx, h.options(runID), attemptHooks{})
+	require.NoError(t, err)
+	for _, d := range others {
+		_, err := client.DeleteDossierEvidence(ctx, d)
+		require.NoError(t, err)
+	}
+	h.checkOutcomes(h.rows(runID))
+	c := h.checkCounters()
+	assert.EqualValues(t, h.nonSkipped(), c.VerificationsStarted, "nothing started twice")
 }
 
 // acceptedRecords returns the first n records the API accepts.

@@ -225,6 +225,7 @@ func (p *Pipeline) createProcess(ctx context.Context, t *record) error {
 	if err != nil {
 		return fmt.Errorf("create process: %w", err)
 	}
+	t.created = pr.CreatedAt.Time
 	return p.journal(ctx, t.st.processCreated(t.rec.ID, pr.ProcessID, pr.DocumentPages))
 }
 

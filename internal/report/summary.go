@@ -97,7 +97,9 @@ type RunStats struct {
 	// Dossiers counts the run shard's dossiers over every attempt, from its
 	// dossier log (DossierLogPrefix) and the run's cleanup log.
 	Dossiers *DossierCounts `json:"dossiers,omitempty"`
-	// Extra holds further pipeline facts (strings, numbers) without a field.
+	// Extra holds further pipeline facts without a field: numbers, strings,
+	// and api_calls_by_endpoint (endpoint → HTTP status, "0" a transport
+	// failure → attempts).
 	Extra map[string]any `json:"extra,omitempty"`
 	// History lists every attempt of the run shard, oldest first: each
 	// attempt carries the history of the _summary.json it replaces.

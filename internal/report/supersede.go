@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"time"
@@ -122,19 +123,28 @@ type SupersedeResult struct {
 // leaves both, and the next call deletes the old, which the new names.
 func Supersede(ctx context.Context, store blob.Store, runID string, shard, count int, attempt string) (SupersedeResult, error) {
 	var res SupersedeResult
-	// The latest attempt that wrote each key, and each part's keys.
-	latest := map[string]string{}
-	byPart := map[string][]string{}
+	// First pass: the parts, and the latest attempt that wrote each key —
+	// kept only for the keys of rows after the first attempt's (a first
+	// attempt's row is superseded only by a later one), as 128-bit hashes:
+	// the memory follows the rows later attempts wrote again, not the
+	// shard's size (collisions: about n²/2¹²⁹, never in practice).
 	var parts []CommittedPart
+	latest := map[keyHash]string{}
+	first := ""
 	err := EachCommittedRow(ctx, store, runID, shard, count, func(p CommittedPart, r CommittedRow) error {
 		if len(parts) == 0 || parts[len(parts)-1].Key != p.Key {
 			parts = append(parts, p)
+			if first == "" || p.Attempt < first {
+				first = p.Attempt // parts come attempt after attempt: the first is first
+			}
 		}
-		k := r.Key()
-		if a, ok := latest[k]; !ok || p.Attempt > a {
-			latest[k] = p.Attempt
+		if p.Attempt == first {
+			return nil
 		}
-		byPart[p.Key] = append(byPart[p.Key], k)
+		h := hashKey(r.Key())
+		if a, ok := latest[h]; !ok || p.Attempt > a {
+			latest[h] = p.Attempt
+		}
 		return nil
 	})
 	if err != nil {
@@ -159,15 +169,31 @@ func Supersede(ctx context.Context, store blob.Store, runID string, shard, count
 			res.Repaired++
 		}
 	}
+	if len(latest) == 0 {
+		return res, nil // one attempt's rows: nothing supersedes anything
+	}
+	// Second pass, part by part: the keys of each part that a later attempt
+	// wrote again.
 	for _, p := range parts {
 		if gone[p.Key] {
 			continue
 		}
 		old := map[string]bool{}
-		for _, k := range byPart[p.Key] {
-			if latest[k] > p.Attempt {
-				old[k] = true
-			}
+		total := 0
+		err := readPartFile(ctx, store, p.Key, func(f *parquet.File, uri string) error {
+			return readFileAs(ctx, f, uri, func(rows []CommittedRow) error {
+				for i := range rows {
+					total++
+					k := rows[i].Key()
+					if a, ok := latest[hashKey(k)]; ok && a > p.Attempt {
+						old[k] = true
+					}
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			return res, fmt.Errorf("supersede: %w", err)
 		}
 		if len(old) == 0 {
 			continue
@@ -177,7 +203,7 @@ func Supersede(ctx context.Context, store blob.Store, runID string, shard, count
 		if err != nil {
 			return res, err
 		}
-		res.Rows += len(byPart[p.Key]) - kept
+		res.Rows += total - kept
 		if kept > 0 {
 			res.Rewritten++
 			next[p.Attempt]++
@@ -189,6 +215,17 @@ func Supersede(ctx context.Context, store blob.Store, runID string, shard, count
 		}
 	}
 	return res, nil
+}
+
+// keyHash is a row key's 128-bit FNV-1a hash.
+type keyHash [16]byte
+
+func hashKey(k string) keyHash {
+	h := fnv.New128a()
+	h.Write([]byte(k))
+	var out keyHash
+	h.Sum(out[:0])
+	return out
 }
 
 // rewritePart writes the rows of p whose key is not in drop to key, as rows

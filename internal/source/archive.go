@@ -87,7 +87,7 @@ func (a *Archive) Config() Config { return a.cfg }
 // about 50 bytes per record, 500 MB for ten million records.
 func (a *Archive) Records(ctx context.Context, fn func(Record) error) error {
 	if a.manifest != nil {
-		return a.manifestRecords(ctx, fn)
+		return a.manifestRecords(ctx, true, fn)
 	}
 	return a.folderRecords(ctx, fn)
 }

@@ -109,7 +109,7 @@ func checkManifestRecords(t *testing.T, data []byte, recs []Record, skip func(n 
 
 func readAll(t *testing.T, a *Archive, data []byte) ([]Record, error) {
 	var recs []Record
-	err := a.readManifest(context.Background(), bytes.NewReader(data), func(r Record) error {
+	err := a.readManifest(context.Background(), bytes.NewReader(data), true, func(r Record) error {
 		recs = append(recs, r)
 		return nil
 	})

@@ -52,8 +52,9 @@ type lineParser interface {
 }
 
 // manifestRecords streams the manifest and delivers one record per
-// non-blank line (after the CSV header).
-func (a *Archive) manifestRecords(ctx context.Context, fn func(Record) error) error {
+// non-blank line (after the CSV header). dedupe finds repeated record IDs
+// (a set of 128-bit hashes: 24 bytes a line); a count does without.
+func (a *Archive) manifestRecords(ctx context.Context, dedupe bool, fn func(Record) error) error {
 	st, key, err := a.resolve(ctx, a.manifest.String())
 	if err != nil {
 		return fmt.Errorf("%w: manifest %s: %w", ErrAbort, a.manifest, err)
@@ -63,11 +64,11 @@ func (a *Archive) manifestRecords(ctx context.Context, fn func(Record) error) er
 		return a.manifestErr(ctx, err)
 	}
 	defer rc.Close()
-	return a.readManifest(ctx, rc, fn)
+	return a.readManifest(ctx, rc, dedupe, fn)
 }
 
 // readManifest delivers the records of a manifest read from r.
-func (a *Archive) readManifest(ctx context.Context, r io.Reader, fn func(Record) error) error {
+func (a *Archive) readManifest(ctx context.Context, r io.Reader, dedupe bool, fn func(Record) error) error {
 	lr := newLineReader(r, a.maxLine)
 	parser, err := a.newParser(lr)
 	if err != nil {
@@ -76,7 +77,10 @@ func (a *Archive) readManifest(ctx context.Context, r io.Reader, fn func(Record)
 		}
 		return a.storeErr(ctx, "read manifest "+a.manifest.String(), err)
 	}
-	seen := lineSet{}
+	var seen lineSet
+	if dedupe {
+		seen = lineSet{}
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -248,7 +252,11 @@ func (a *Archive) imageURI(v string) (string, error) {
 type lineSet map[[16]byte]int
 
 // add records id at line; for an ID seen before it reports the first line.
+// A nil set finds none.
 func (s lineSet) add(id string, line int) (first int, dup bool) {
+	if s == nil {
+		return 0, false
+	}
 	k := idKey(id)
 	if first, dup := s[k]; dup {
 		return first, true

@@ -229,6 +229,9 @@ func runCrashLoop(t *testing.T, cl crashLoop) {
 	AssertOutcomes(t, rows, arch.Expected)
 	c := emu.Counters()
 	AssertEmulatorClean(t, c, nonSkipped)
+	if c.DossiersLive > 0 {
+		explainLeftDossiers(t, emu, out, s3, rows)
+	}
 
 	// Extra processes: a kill leaves at most concurrency.uploads processes
 	// created but not started (one per submitter, whether the journal names
@@ -313,6 +316,62 @@ func runCrashLoop(t *testing.T, cl crashLoop) {
 	f.Add("kill moments", "%s", strings.Join(moments, "; "))
 	f.Add("wall time (first start to final exit)", "%s", wall.Round(100*time.Millisecond))
 	soakFigures(t, "crash loop", &f)
+}
+
+// explainLeftDossiers logs, for each dossier left at the emulator, its
+// record's row and every line of the journal and dossier logs that names the
+// record (ids, types and outcomes: the specimen holds no real person).
+func explainLeftDossiers(t *testing.T, emu *Emulator, out string, s3 *S3, rows []Row) {
+	t.Helper()
+	store := OpenStore(t, out, s3)
+	var keys []string
+	require.NoError(t, store.List(context.Background(), "", func(o blob.Object) error {
+		if strings.HasSuffix(o.Key, ".jsonl") {
+			keys = append(keys, o.Key)
+		}
+		return nil
+	}))
+	slices.Sort(keys)
+	lines := map[string][]string{}
+	for _, k := range keys {
+		b, err := store.Get(context.Background(), k, 0)
+		require.NoError(t, err)
+		for _, l := range strings.Split(string(b), "\n") {
+			if l != "" {
+				lines[k] = append(lines[k], l)
+			}
+		}
+	}
+	n := 0
+	for _, k := range keys {
+		n += len(lines[k])
+	}
+	t.Logf("%d journal and dossier log objects, %d lines: %s", len(keys), n, strings.Join(keys, " "))
+	for _, d := range emu.LiveDossiers() {
+		id := d.ExternalReference[strings.LastIndex(d.ExternalReference, "/")+1:]
+		var b strings.Builder
+		fmt.Fprintf(&b, "dossier %s of %s left (created %s)\n", d.DossierID, id, d.CreatedAt.Time.Format(time.RFC3339Nano))
+		for _, r := range rows {
+			if r.RecordID == id {
+				fmt.Fprintf(&b, "  row: %s dossier %s process %s calls %d polls %d retries %d\n", r.Outcome,
+					deref(r.DossierID), deref(r.ProcessID), r.APICalls, r.Polls, r.Retries)
+			}
+		}
+		for _, k := range keys {
+			for _, l := range lines[k] {
+				if strings.Contains(l, `"`+id+`"`) || strings.Contains(l, d.DossierID) {
+					if i := strings.Index(l, `,"final":`); i > 0 {
+						l = l[:i] + ",…"
+					}
+					if len(l) > 300 {
+						l = l[:300] + "…"
+					}
+					fmt.Fprintf(&b, "  %s: %s\n", k, l)
+				}
+			}
+		}
+		t.Log(b.String())
+	}
 }
 
 // soakFigures logs a figure table; in the soak it prints it to stdout (for

@@ -296,6 +296,16 @@ func TestFaultStorms(t *testing.T) {
 				"output.s3.region=us-east-1", "output.s3.endpoint=" + proxy.URL()}, quickRetries...)}
 		proc := StartBatch(t, spec)
 		startedAtLeast(t, proc, emu, 40)
+		// The journal checkpoints every 2 s (not per record): the output
+		// fails once a checkpoint holding records is on it, so that there
+		// is a journal to read back.
+		store := s3.Store(t, out)
+		if !waitFor(proc, func() bool {
+			st, err := journal.Read(context.Background(), store, report.JournalPrefix("output-fails", 0, 1))
+			return err == nil && len(st.Records) > 0
+		}) {
+			t.Fatalf("no journal checkpoint with records:\n%s", proc.Wait())
+		}
 		reports := ObjectPath(out) + "/"
 		proxy.SetRule(func(r *http.Request) int {
 			if (r.Method == http.MethodPut || r.Method == http.MethodPost) && strings.HasPrefix(r.URL.Path, reports) {
@@ -310,7 +320,6 @@ func TestFaultStorms(t *testing.T) {
 		assert.Positive(t, proxy.InjectedTotal())
 
 		// The journal so far: every object readable, straight from the store.
-		store := s3.Store(t, out)
 		st, err := journal.Read(context.Background(), store, report.JournalPrefix("output-fails", 0, 1))
 		require.NoError(t, err, "the journal written before the failure reads back")
 		assert.Equal(t, 1, st.Attempts)

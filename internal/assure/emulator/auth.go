@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"reverify/internal/assure"
@@ -43,14 +44,24 @@ type issuer struct {
 	clientID string
 	secret   string
 	ttl      time.Duration
+
+	// checked maps tokens whose signature verified to their expiry (Unix
+	// seconds): the check of a token seen before is a map lookup.
+	mu      sync.Mutex
+	checked map[string]int64
 }
+
+// maxCheckedTokens bounds issuer.checked (a client holds one token at a
+// time, a new one every few minutes); when full it starts over.
+const maxCheckedTokens = 1024
 
 func newIssuer(cfg Config) *issuer {
 	m := hmac.New(sha256.New, []byte(cfg.ClientSecret))
 	fmt.Fprintf(m, "reverify-emulator/jwt-key/%d", cfg.Seed)
 	key := m.Sum(nil)
 	kidSum := sha256.Sum256(key)
-	return &issuer{key: key, kid: hex.EncodeToString(kidSum[:8]), clientID: cfg.ClientID, secret: cfg.ClientSecret, ttl: cfg.TokenTTL}
+	return &issuer{key: key, kid: hex.EncodeToString(kidSum[:8]), clientID: cfg.ClientID, secret: cfg.ClientSecret, ttl: cfg.TokenTTL,
+		checked: map[string]int64{}}
 }
 
 type jwtHeader struct {
@@ -104,26 +115,47 @@ func (s *issuer) sign(signing string) []byte {
 
 // verify checks the token's signature and expiry (real time).
 func (s *issuer) verify(token string, now time.Time) error {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return errBadSignature
+	s.mu.Lock()
+	exp, ok := s.checked[token]
+	s.mu.Unlock()
+	if !ok {
+		var err error
+		if exp, err = s.verifySignature(token); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		if len(s.checked) >= maxCheckedTokens {
+			clear(s.checked)
+		}
+		s.checked[token] = exp
+		s.mu.Unlock()
 	}
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil || !hmac.Equal(sig, s.sign(parts[0]+"."+parts[1])) {
-		return errBadSignature
-	}
-	var h jwtHeader
-	if raw, err := base64.RawURLEncoding.DecodeString(parts[0]); err != nil || json.Unmarshal(raw, &h) != nil || h.Alg != "HS256" {
-		return errBadSignature
-	}
-	var c jwtClaims
-	if raw, err := base64.RawURLEncoding.DecodeString(parts[1]); err != nil || json.Unmarshal(raw, &c) != nil {
-		return errBadSignature
-	}
-	if now.Unix() >= c.Exp {
+	if now.Unix() >= exp {
 		return errExpired
 	}
 	return nil
+}
+
+// verifySignature checks the token's signature and header and returns its
+// expiry.
+func (s *issuer) verifySignature(token string) (int64, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return 0, errBadSignature
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil || !hmac.Equal(sig, s.sign(parts[0]+"."+parts[1])) {
+		return 0, errBadSignature
+	}
+	var h jwtHeader
+	if raw, err := base64.RawURLEncoding.DecodeString(parts[0]); err != nil || json.Unmarshal(raw, &h) != nil || h.Alg != "HS256" {
+		return 0, errBadSignature
+	}
+	var c jwtClaims
+	if raw, err := base64.RawURLEncoding.DecodeString(parts[1]); err != nil || json.Unmarshal(raw, &c) != nil {
+		return 0, errBadSignature
+	}
+	return c.Exp, nil
 }
 
 // checkBearer answers nil when the request carries a valid access token.

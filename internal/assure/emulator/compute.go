@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"crypto/sha256"
 	"time"
 
 	"reverify/internal/assure"
@@ -12,7 +11,7 @@ import (
 // finalInput is a snapshot of a started process: its images no longer change.
 type finalInput struct {
 	base        assure.Process
-	images      map[string]upload
+	images      map[string]*storedImage
 	firstUpload time.Time
 	startedAt   time.Time
 	dueAt       time.Time
@@ -25,7 +24,9 @@ func depictionOrder() []string {
 }
 
 // computeFinal measures the images, applies the rules and shapes the answer.
-func (e *Emulator) computeFinal(in finalInput) assure.Process {
+// Each distinct image is analysed once (imageCache). It fails only when a
+// spilled image cannot be read back.
+func (e *Emulator) computeFinal(in finalInput) (assure.Process, error) {
 	f := Facts{
 		ProcessType: in.base.ProcessType,
 		Now:         in.startedAt,
@@ -35,36 +36,47 @@ func (e *Emulator) computeFinal(in finalInput) assure.Process {
 		Country:     in.country,
 	}
 	var depictions []string
-	h := sha256.New()
 	for _, dep := range depictionOrder() {
-		if img, ok := in.images[dep]; ok {
+		if _, ok := in.images[dep]; ok {
 			depictions = append(depictions, dep)
-			h.Write(img.data)
 		}
 	}
-	copy(f.Hash[:], h.Sum(nil))
+	var err error
+	if f.Hash, err = e.images.outcomeHash(in.images); err != nil {
+		return assure.Process{}, err
+	}
 
 	var front, selfie measured
 	if f.FirstUpload.IsZero() || f.Now.Sub(f.FirstUpload) <= f.Expiry {
 		// Measuring decodes every image: skip it when rule 1 decides anyway.
-		front = measure(in.images[assure.DepictionFront].data)
+		var fa, ba, sa analysis
+		if fa, err = e.images.analyse(in.images[assure.DepictionFront]); err != nil {
+			return assure.Process{}, err
+		}
+		front = fa.measured
 		f.Unreadable = !front.decoded
-		if b, ok := in.images[assure.DepictionBack]; ok && !measure(b.data).decoded {
-			f.Unreadable = true
+		if b, ok := in.images[assure.DepictionBack]; ok {
+			if ba, err = e.images.analyse(b); err != nil {
+				return assure.Process{}, err
+			}
+			f.Unreadable = f.Unreadable || !ba.decoded
 		}
 		if s, ok := in.images[assure.DepictionSelfie]; ok {
-			selfie = measure(s.data)
+			if sa, err = e.images.analyse(s); err != nil {
+				return assure.Process{}, err
+			}
+			selfie = sa.measured
 			f.Unreadable = f.Unreadable || !selfie.decoded
 		}
 		f.Grey = front.grey
-		f.Front = extract(in.images[assure.DepictionFront].data)
+		f.Front = fa.specimen
 		if in.base.ProcessType == pictureid.ProcessDocumentSelfie {
-			f.Selfie = extract(in.images[assure.DepictionSelfie].data)
+			f.Selfie = sa.specimen
 		}
 	}
 	base := in.base
 	base.UpdatedAt = assure.NewTime(in.dueAt)
-	return buildFinal(shapeInput{base: base, depictions: depictions, front: front, selfie: selfie}, Decide(f))
+	return buildFinal(shapeInput{base: base, depictions: depictions, front: front, selfie: selfie}, Decide(f)), nil
 }
 
 // extract returns the specimen data of an image, nil when it has none (or

@@ -46,6 +46,12 @@ type Config struct {
 	// header) of an image set images accepts: no larger image is ever
 	// decoded (a 29 KB JPEG can declare 60000×60000).
 	MaxImagePixels int64 `yaml:"max_image_pixels"`
+	// ImageDir, when set, is an existing directory in which the emulator
+	// creates a private folder (removed by Close) and keeps the bytes of
+	// images once their process is started and its outcome computed, so that
+	// its memory follows the processes in flight, not their images. Empty:
+	// images stay in memory.
+	ImageDir string `yaml:"image_dir"`
 	// RateLimit is an optional global request-rate limit.
 	RateLimit RateLimit `yaml:"rate_limit"`
 	// Faults injects failures per endpoint.

@@ -17,9 +17,24 @@ import (
 // maxListedDossiers is how many dossiers GET /dossiers returns.
 const maxListedDossiers = 100
 
+// maxBodyPrealloc bounds the buffer allocated from a request's
+// Content-Length before reading it.
+const maxBodyPrealloc = 64 << 20
+
 // readBody reads the whole request body (already size-limited).
-func readBody(r *http.Request) ([]byte, error) {
-	b, err := io.ReadAll(r.Body)
+func readBody(r *http.Request) ([]byte, error) { return readBodyInto(r, nil) }
+
+// readBodyInto reads the whole request body into buf (reusing its capacity).
+// A body of known length is read into one buffer of that size, not grown by
+// doubling.
+func readBodyInto(r *http.Request, buf []byte) ([]byte, error) {
+	if n := r.ContentLength; n > 0 && n <= maxBodyPrealloc && int64(cap(buf)) <= n {
+		buf = make([]byte, 0, n+1)
+	}
+	if cap(buf) == 0 {
+		buf = make([]byte, 0, 512)
+	}
+	b, err := readFull(r.Body, buf[:0])
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -28,6 +43,23 @@ func readBody(r *http.Request) ([]byte, error) {
 		return nil, fmt.Errorf("read request body: %w", err)
 	}
 	return b, nil
+}
+
+// readFull is io.ReadAll into b.
+func readFull(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // readJSON decodes an optional JSON body into v: an empty body leaves v
@@ -92,8 +124,11 @@ func (e *Emulator) getDossier(w http.ResponseWriter, _ *http.Request, p params) 
 	d.mu.Unlock()
 	resp := assure.DossierResponse{Dossier: d.view(), Processes: make([]assure.SlimProcess, 0, len(procs))}
 	for _, q := range procs {
-		v, ok := e.processView(q)
-		if !ok {
+		v, ok, err := e.processView(q)
+		switch {
+		case err != nil:
+			return err
+		case !ok:
 			continue // deleted meanwhile
 		}
 		resp.Processes = append(resp.Processes, assure.SlimProcess{

@@ -24,8 +24,11 @@ func (e *Emulator) download(w http.ResponseWriter, _ *http.Request, p params) er
 	if aerr != nil {
 		return aerr
 	}
-	v, ok := e.processView(proc)
-	if !ok {
+	v, ok, err := e.processView(proc)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
 		return notFound(detailProcessNotFound)
 	}
 	switch v.Status {
@@ -38,8 +41,11 @@ func (e *Emulator) download(w http.ResponseWriter, _ *http.Request, p params) er
 	images := proc.images // never mutated after start
 	proc.mu.Unlock()
 	now := e.clock.emulated()
-	z, err := buildZip(v, images, now)
+	z, err := buildZip(v, images, e.images.store, now)
 	if err != nil {
+		if proc.isDeleted() {
+			return notFound(detailProcessNotFound) // its spilled images went with it
+		}
 		return fmt.Errorf("download %s: %w", proc.id, err)
 	}
 	name := fmt.Sprintf("%s_%s_%s.zip", p.dossierID, proc.id, now.UTC().Format("20060102T150405"))
@@ -52,7 +58,7 @@ func (e *Emulator) download(w http.ResponseWriter, _ *http.Request, p params) er
 }
 
 // buildZip writes the result zip.
-func buildZip(v assure.Process, images map[string]upload, now time.Time) ([]byte, error) {
+func buildZip(v assure.Process, images map[string]*storedImage, store *imageStore, now time.Time) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	// Images are stored (JPEG does not compress), result.json deflated.
@@ -71,7 +77,11 @@ func buildZip(v assure.Process, images map[string]upload, now time.Time) ([]byte
 		if !ok {
 			continue
 		}
-		data, err := asJPEG(img)
+		raw, err := store.bytes(img)
+		if err != nil {
+			return nil, fmt.Errorf("%s image: %w", dep, err)
+		}
+		data, err := asJPEG(upload{data: raw, mime: img.mime})
 		if err != nil {
 			return nil, fmt.Errorf("%s image: %w", dep, err)
 		}

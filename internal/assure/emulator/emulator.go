@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +26,8 @@ type Emulator struct {
 	log      *slog.Logger
 	issuer   *issuer
 	store    *store
+	images   *imageCache // images stored once per digest, their analyses
+	bodies   sync.Pool   // *[]byte: set-images body buffers
 	counters *counters
 	faults   atomic.Pointer[faultState]
 	limiter  *tokenBucket // nil: no rate limit
@@ -53,12 +58,21 @@ func New(cfg Config, opts ...Option) (*Emulator, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	dir := ""
+	if cfg.ImageDir != "" {
+		var err error
+		if dir, err = os.MkdirTemp(cfg.ImageDir, "reverify-emulator-images-"); err != nil {
+			return nil, fmt.Errorf("emulator: image_dir: %w", err)
+		}
+	}
+	images := newImageCache(dir)
 	e := &Emulator{
 		cfg:      cfg,
 		clock:    newClock(o.now, cfg.TimeScale),
 		log:      o.log,
 		issuer:   newIssuer(cfg),
-		store:    newStore(),
+		store:    newStore(images.store),
+		images:   images,
 		counters: newCounters(),
 	}
 	e.faults.Store(newFaultState(cfg.Faults))
@@ -68,6 +82,19 @@ func New(cfg Config, opts ...Option) (*Emulator, error) {
 	return e, nil
 }
 
+// Close removes the folder of images created in the config's image_dir (it
+// does nothing without one). Call it once the server has stopped: the
+// images of the processes still stored are gone.
+func (e *Emulator) Close() error {
+	if e.images.store.dir == "" {
+		return nil
+	}
+	if err := os.RemoveAll(e.images.store.dir); err != nil {
+		return fmt.Errorf("emulator: remove image folder: %w", err)
+	}
+	return nil
+}
+
 // Config is the effective configuration (with the current faults).
 func (e *Emulator) Config() Config {
 	c := e.cfg
@@ -75,10 +102,12 @@ func (e *Emulator) Config() Config {
 	return c
 }
 
-// Reset drops every dossier, process and counter and restarts the fault
-// sequences. Issued tokens stay valid.
+// Reset drops every dossier, process, image and counter and restarts the
+// fault sequences. Issued tokens stay valid; analyses of images (which depend
+// only on their bytes) are kept.
 func (e *Emulator) Reset() {
 	e.store.reset()
+	e.images.store.dropIdle()
 	e.counters.reset()
 	e.faults.Store(newFaultState(e.faults.Load().cfg))
 	if e.limiter != nil {
@@ -102,6 +131,18 @@ func (e *Emulator) Counters() Counters { return e.counters.snapshot() }
 // Now is the emulated time.
 func (e *Emulator) Now() time.Time { return e.clock.emulated() }
 
+// LiveDossiers lists every dossier not deleted, oldest first (GET /dossiers
+// lists only the newest 100: this is for tests that explain what is left).
+func (e *Emulator) LiveDossiers() []assure.Dossier {
+	ds := e.store.liveDossiers()
+	sort.Slice(ds, func(i, j int) bool { return ds[i].seq < ds[j].seq })
+	out := make([]assure.Dossier, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, d.view())
+	}
+	return out
+}
+
 // ServeHTTP implements http.Handler.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
@@ -121,6 +162,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fault := e.serveAPI(sw, r, mr, p, known, ok, allow)
 	if sw.status == "" {
 		sw.recordOnce(strconv.Itoa(http.StatusOK)) // handler wrote nothing
+	}
+	if !e.log.Enabled(r.Context(), slog.LevelInfo) {
+		return
 	}
 	attrs := []slog.Attr{
 		slog.String("endpoint", name), slog.String("method", r.Method),

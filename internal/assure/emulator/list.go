@@ -142,7 +142,10 @@ func (e *Emulator) listProcesses(w http.ResponseWriter, r *http.Request, _ param
 			total++
 			continue
 		}
-		lp, ok := e.listed(p)
+		lp, ok, err := e.listed(p)
+		if err != nil {
+			return err
+		}
 		if !ok || (lq.statuses != nil && !lq.statuses[lp.Status]) {
 			continue
 		}
@@ -164,17 +167,17 @@ func (e *Emulator) listProcesses(w http.ResponseWriter, r *http.Request, _ param
 
 // listed is a process as GET /processes lists it; false when it or its
 // dossier was deleted meanwhile.
-func (e *Emulator) listed(p *process) (assure.ListedProcess, bool) {
+func (e *Emulator) listed(p *process) (assure.ListedProcess, bool, error) {
 	d, ok := e.store.dossier(p.dossierID)
 	if !ok {
-		return assure.ListedProcess{}, false
+		return assure.ListedProcess{}, false, nil
 	}
-	v, ok := e.processView(p)
-	if !ok {
-		return assure.ListedProcess{}, false
+	v, ok, err := e.processView(p)
+	if err != nil || !ok {
+		return assure.ListedProcess{}, false, err
 	}
 	return assure.ListedProcess{
 		ProcessID: v.ProcessID, Dossier: d.view(), Provider: v.Provider, Status: v.Status,
 		ProcessType: v.ProcessType, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
-	}, true
+	}, true, nil
 }

@@ -1,9 +1,11 @@
 package emulator
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -29,14 +31,15 @@ func (p *process) base() assure.Process {
 
 // processView is the process as GET process answers it now; false when the
 // process was deleted. A process due for its final status gets its outcome
-// computed here, once.
-func (e *Emulator) processView(p *process) (assure.Process, bool) {
+// computed here, once. It fails only when the outcome cannot be computed
+// (a spilled image that cannot be read back).
+func (e *Emulator) processView(p *process) (assure.Process, bool, error) {
 	for {
 		now := e.clock.emulated()
 		p.mu.Lock()
 		if p.deleted {
 			p.mu.Unlock()
-			return assure.Process{}, false
+			return assure.Process{}, false, nil
 		}
 		v := p.base()
 		switch {
@@ -50,29 +53,45 @@ func (e *Emulator) processView(p *process) (assure.Process, bool) {
 			v = *p.final
 		default:
 			p.mu.Unlock()
-			e.finish(p)
+			if err := e.finish(p); err != nil {
+				return assure.Process{}, true, err
+			}
 			continue
 		}
 		p.mu.Unlock()
-		return v, true
+		return v, true, nil
 	}
 }
 
-// finish computes and caches the final answer of a started process. The
-// images cannot change after start, so the work runs outside p.mu.
-func (e *Emulator) finish(p *process) {
-	p.once.Do(func() {
-		p.mu.Lock()
-		in := finalInput{
-			base: p.base(), images: p.images, firstUpload: p.firstUpload,
-			startedAt: p.startedAt, dueAt: p.dueAt(), country: p.country,
-		}
+// finish computes and caches the final answer of a started process, once
+// (again after a failure). The images cannot change after start, so the
+// work runs outside p.mu. Then, with an image directory, the images leave
+// memory for files: only get image, download and cache misses read them.
+func (e *Emulator) finish(p *process) error {
+	p.finishing.Lock()
+	defer p.finishing.Unlock()
+	p.mu.Lock()
+	if p.final != nil {
 		p.mu.Unlock()
-		final := e.computeFinal(in)
-		p.mu.Lock()
-		p.final = &final
-		p.mu.Unlock()
-	})
+		return nil
+	}
+	in := finalInput{
+		base: p.base(), images: p.images, firstUpload: p.firstUpload,
+		startedAt: p.startedAt, dueAt: p.dueAt(), country: p.country,
+	}
+	p.mu.Unlock()
+	final, err := e.computeFinal(in)
+	if err != nil {
+		return fmt.Errorf("outcome of process %s: %w", p.id, err)
+	}
+	p.mu.Lock()
+	p.final = &final
+	p.mu.Unlock()
+	if err := e.images.store.spill(in.images); err != nil {
+		e.log.LogAttrs(context.Background(), slog.LevelWarn, "images kept in memory",
+			slog.String("process", p.id), slog.String("error", err.Error()))
+	}
+	return nil
 }
 
 // createProcess serves POST /dossiers/{dossierId}/processes.
@@ -128,8 +147,11 @@ func (e *Emulator) getProcess(w http.ResponseWriter, _ *http.Request, p params) 
 	if aerr != nil {
 		return aerr
 	}
-	v, ok := e.processView(proc)
-	if !ok {
+	v, ok, err := e.processView(proc)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
 		return notFound(detailProcessNotFound)
 	}
 	writeJSON(w, http.StatusOK, v)
@@ -190,8 +212,12 @@ func (e *Emulator) startVerification(w http.ResponseWriter, r *http.Request, p p
 	// is spread over the starts instead of falling on whichever request
 	// first sees many processes due — a GET /processes page finishing
 	// dozens at once outlived a client's request timeout on a loaded
-	// machine.
-	e.finish(proc)
+	// machine. Should it fail (an image that cannot be read back), the
+	// first read after the due time tries again.
+	if err := e.finish(proc); err != nil {
+		e.log.LogAttrs(context.WithoutCancel(r.Context()), slog.LevelError, "outcome not computed at start",
+			slog.String("error", err.Error()))
+	}
 	writeJSON(w, http.StatusOK, assure.VerifyResponse{ProcessID: proc.id, Status: assure.StatusProcessing})
 	return nil
 }
@@ -228,8 +254,11 @@ func (e *Emulator) Cancel(processID string) (assure.Process, error) {
 	proc.canceledAt = now
 	proc.updatedAt = now
 	proc.mu.Unlock()
-	v, ok := e.processView(proc)
-	if !ok {
+	v, ok, err := e.processView(proc)
+	switch {
+	case err != nil:
+		return assure.Process{}, fmt.Errorf("cancel %s: %w", processID, err)
+	case !ok:
 		return assure.Process{}, fmt.Errorf("cancel %s: %w", processID, ErrNotFound)
 	}
 	return v, nil

@@ -9,24 +9,31 @@ import (
 
 // store holds dossiers and processes. Its lock guards only the maps and the
 // sequence; each dossier and process has its own lock for its fields. Lock
-// order: dossier.mu, then store.mu; process.mu is never held with another.
+// order: dossier.mu, then store.mu; process.finishing, then process.mu,
+// which is held with no other; the locks of images are leaves.
 type store struct {
+	images *imageStore // where processes' images are kept
+
 	mu        sync.RWMutex
 	seq       uint64
 	dossiers  map[string]*dossier
 	processes map[string]*process
 }
 
-func newStore() *store {
-	return &store{dossiers: map[string]*dossier{}, processes: map[string]*process{}}
+func newStore(images *imageStore) *store {
+	return &store{images: images, dossiers: map[string]*dossier{}, processes: map[string]*process{}}
 }
 
-// reset drops every dossier and process.
+// reset drops every dossier and process, and releases their images.
 func (s *store) reset() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	procs := s.processes
 	s.dossiers = map[string]*dossier{}
 	s.processes = map[string]*process{}
+	s.mu.Unlock()
+	for _, p := range procs {
+		p.markDeleted(s.images)
+	}
 }
 
 type dossier struct {
@@ -41,7 +48,7 @@ type dossier struct {
 	deleted   bool
 }
 
-// upload is one stored image.
+// upload is one decoded data URL.
 type upload struct {
 	data []byte
 	mime string // image/jpeg or image/png
@@ -62,8 +69,8 @@ type process struct {
 
 	mu          sync.Mutex
 	updatedAt   time.Time
-	images      map[string]upload
-	firstUpload time.Time // emulated; zero before the first image
+	images      map[string]*storedImage // by depiction; each holds one reference
+	firstUpload time.Time               // emulated; zero before the first image
 	started     bool
 	startedAt   time.Time     // emulated
 	latency     time.Duration // emulated
@@ -71,7 +78,7 @@ type process struct {
 	deleted     bool
 	final       *assure.Process // cached final answer
 
-	once sync.Once // computes final
+	finishing sync.Mutex // held while final is computed (before mu)
 }
 
 func (p *process) dueAt() time.Time { return p.startedAt.Add(p.latency) }
@@ -147,7 +154,7 @@ func (s *store) deleteDossier(id string) (int, bool) {
 	s.mu.Unlock()
 	n := 0
 	for _, p := range procs {
-		if p.markDeleted() {
+		if p.markDeleted(s.images) {
 			n++
 		}
 	}
@@ -178,21 +185,32 @@ func (s *store) deleteProcess(dossierID, processID string, now time.Time) *apiEr
 	}
 	d.updatedAt = now
 	d.mu.Unlock()
-	if !p.markDeleted() {
+	if !p.markDeleted(s.images) {
 		return notFound(detailProcessNotFound)
 	}
 	return nil
 }
 
-// markDeleted drops the process's images; false when already deleted.
-func (p *process) markDeleted() bool {
+func (p *process) isDeleted() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.deleted
+}
+
+// markDeleted releases the process's images; false when already deleted.
+func (p *process) markDeleted(images *imageStore) bool {
+	p.mu.Lock()
 	if p.deleted {
+		p.mu.Unlock()
 		return false
 	}
 	p.deleted = true
+	imgs := p.images
 	p.images = nil
+	p.mu.Unlock()
+	for _, img := range imgs {
+		images.release(img)
+	}
 	return true
 }
 
