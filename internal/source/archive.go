@@ -83,8 +83,10 @@ func (a *Archive) Config() Config { return a.cfg }
 // the listing. Records returns fn's error as is, the context's error, or an
 // infrastructure error wrapping ErrAbort or ErrRetry.
 //
-// Duplicate IDs are found with a set of 16-byte hashes of the IDs seen:
-// about 50 bytes per record, 500 MB for ten million records.
+// A manifest's repeated IDs are found in a first pass over it
+// (repeatedIDs: a Bloom filter of about 1.2 bytes per line); a folder
+// listing, in key order, cannot repeat a folder, and a store that lists
+// out of key order stops the listing (ErrAbort).
 func (a *Archive) Records(ctx context.Context, fn func(Record) error) error {
 	if a.manifest != nil {
 		return a.manifestRecords(ctx, true, fn)
@@ -193,17 +195,4 @@ func idKey(id string) [16]byte {
 	var k [16]byte
 	copy(k[:], sum[:16])
 	return k
-}
-
-// idSet remembers record IDs by their idKey.
-type idSet map[[16]byte]struct{}
-
-// add records id and reports whether it was new.
-func (s idSet) add(id string) bool {
-	k := idKey(id)
-	if _, dup := s[k]; dup {
-		return false
-	}
-	s[k] = struct{}{}
-	return true
 }

@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path"
 	"strings"
 
@@ -21,8 +22,8 @@ func (a *Archive) folderRecords(ctx context.Context, fn func(Record) error) erro
 	if err != nil {
 		return err
 	}
-	seen := idSet{}
 	var cur *folder
+	last := "" // the last record folder's id, for the key order check
 	// emitErr marks errors that come from fn or from reading meta.json, so
 	// they are not reclassified as listing errors.
 	var emitErr error
@@ -32,7 +33,7 @@ func (a *Archive) folderRecords(ctx context.Context, fn func(Record) error) erro
 		}
 		f := cur
 		cur = nil
-		r, err := a.folderRecord(ctx, st, f, seen)
+		r, err := a.folderRecord(ctx, st, f)
 		if err == nil {
 			err = fn(r)
 		}
@@ -52,6 +53,15 @@ func (a *Archive) folderRecords(ctx context.Context, fn func(Record) error) erro
 			}
 		}
 		if cur == nil {
+			// Keys in key order put a folder's keys together and the folders
+			// in the order of their "<id>/" prefixes: a folder can neither
+			// come twice nor be split, and nothing per record is kept to
+			// find repeated ones.
+			if last != "" && id+"/" <= last+"/" {
+				return fmt.Errorf("%w: archive %s: the store listed %q after %q, not in key order: a record folder's keys may be split between records (S3 and local folders list in key order)",
+					ErrAbort, a.root, o.Key, last+"/")
+			}
+			last = id
 			cur = &folder{id: id}
 		}
 		cur.add(rel)
@@ -161,12 +171,8 @@ func (f *folder) add(rel string) {
 }
 
 // folderRecord turns a folder into a record, reading its meta.json.
-func (a *Archive) folderRecord(ctx context.Context, st blob.Store, f *folder, seen idSet) (Record, error) {
+func (a *Archive) folderRecord(ctx context.Context, st blob.Store, f *folder) (Record, error) {
 	r := Record{ID: f.id, Origin: st.KeyURI(f.id) + "/", Extra: f.extra, ExtraCount: f.extraCount}
-	if !seen.add(f.id) {
-		// Only possible with a store that does not list in key order.
-		r.addProblem(CodeDuplicateRecord, "", "the folder was listed twice (the store does not list in key order)")
-	}
 	uris := [3]*string{&r.Front, &r.Back, &r.Selfie}
 	for i, names := range f.images {
 		if len(names) == 0 {

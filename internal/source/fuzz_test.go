@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -109,7 +110,8 @@ func checkManifestRecords(t *testing.T, data []byte, recs []Record, skip func(n 
 
 func readAll(t *testing.T, a *Archive, data []byte) ([]Record, error) {
 	var recs []Record
-	err := a.readManifest(context.Background(), bytes.NewReader(data), true, func(r Record) error {
+	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	err := a.readManifest(context.Background(), open, true, func(r Record) error {
 		recs = append(recs, r)
 		return nil
 	})

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bits-and-blooms/bloom/v3"
+
 	"reverify/internal/blob"
 )
 
@@ -53,33 +55,52 @@ type lineParser interface {
 
 // manifestRecords streams the manifest and delivers one record per
 // non-blank line (after the CSV header). dedupe finds repeated record IDs
-// (a set of 128-bit hashes: 24 bytes a line); a count does without.
+// (repeatedIDs: the manifest is read twice); a count does without.
 func (a *Archive) manifestRecords(ctx context.Context, dedupe bool, fn func(Record) error) error {
 	st, key, err := a.resolve(ctx, a.manifest.String())
 	if err != nil {
 		return fmt.Errorf("%w: manifest %s: %w", ErrAbort, a.manifest, err)
 	}
-	rc, err := st.Open(ctx, key)
-	if err != nil {
-		return a.manifestErr(ctx, err)
+	open := func() (io.ReadCloser, error) {
+		rc, err := st.Open(ctx, key)
+		if err != nil {
+			return nil, a.manifestErr(ctx, err)
+		}
+		return rc, nil
 	}
-	defer rc.Close()
-	return a.readManifest(ctx, rc, dedupe, fn)
+	return a.readManifest(ctx, open, dedupe, fn)
 }
 
-// readManifest delivers the records of a manifest read from r.
-func (a *Archive) readManifest(ctx context.Context, r io.Reader, dedupe bool, fn func(Record) error) error {
-	lr := newLineReader(r, a.maxLine)
+// readManifest delivers the records of the manifest that open reads. With
+// dedupe, a first pass finds the IDs that may repeat (repeatedIDs) and the
+// second, which delivers the records, remembers the first line of those
+// only.
+func (a *Archive) readManifest(ctx context.Context, open func() (io.ReadCloser, error), dedupe bool, fn func(Record) error) error {
+	var seen lineSet
+	if dedupe {
+		var err error
+		if seen, err = a.repeatedIDs(ctx, open); err != nil {
+			return err
+		}
+	}
+	return a.eachManifestLine(ctx, open, func(rw row) error { return fn(a.rowRecord(rw, seen)) })
+}
+
+// eachManifestLine hands over every non-blank line of the manifest after its
+// header, parsed (a line too long is a row that says so).
+func (a *Archive) eachManifestLine(ctx context.Context, open func() (io.ReadCloser, error), fn func(row) error) error {
+	rc, err := open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	lr := newLineReader(rc, a.maxLine)
 	parser, err := a.newParser(lr)
 	if err != nil {
 		if errors.Is(err, ErrAbort) {
 			return err
 		}
 		return a.storeErr(ctx, "read manifest "+a.manifest.String(), err)
-	}
-	var seen lineSet
-	if dedupe {
-		seen = lineSet{}
 	}
 	for {
 		if err := ctx.Err(); err != nil {
@@ -102,10 +123,34 @@ func (a *Archive) readManifest(ctx context.Context, r io.Reader, dedupe bool, fn
 				continue
 			}
 		}
-		if err := fn(a.rowRecord(rw, seen)); err != nil {
+		if err := fn(rw); err != nil {
 			return err
 		}
 	}
+}
+
+// repeatedIDs reads the manifest once and returns the record IDs that may
+// appear on more than one line: every ID that does, and a few that a Bloom
+// filter of the IDs seen mistook for repeated (under 1 % of the lines).
+// Memory follows the lines by about 1.2 bytes each (the filter), not by a set
+// of every ID (24 bytes a line, 24 MB per million), plus the candidates.
+func (a *Archive) repeatedIDs(ctx context.Context, open func() (io.ReadCloser, error)) (lineSet, error) {
+	var f seenFilter
+	cands := lineSet{}
+	err := a.eachManifestLine(ctx, open, func(rw row) error {
+		id := rw.values[ColRecordID]
+		if checkID(id) != "" {
+			return nil // named by its line: never repeated
+		}
+		if k := idKey(id); f.testAndAdd(k) {
+			cands[k] = 0
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cands, nil
 }
 
 // newParser reads what precedes the records (the CSV header) and returns
@@ -247,8 +292,9 @@ func (a *Archive) imageURI(v string) (string, error) {
 	return a.root.Join(rel).String(), nil
 }
 
-// lineSet remembers manifest record IDs (by a 128-bit hash) and the line
-// each first appeared on.
+// lineSet holds the manifest record IDs that may repeat (by a 128-bit
+// hash: repeatedIDs) and, once seen, the line each first appeared on (0:
+// not yet).
 type lineSet map[[16]byte]int
 
 // add records id at line; for an ID seen before it reports the first line.
@@ -258,11 +304,53 @@ func (s lineSet) add(id string, line int) (first int, dup bool) {
 		return 0, false
 	}
 	k := idKey(id)
-	if first, dup := s[k]; dup {
-		return first, true
+	first, maybe := s[k]
+	switch {
+	case !maybe:
+		return 0, false
+	case first == 0:
+		s[k] = line
+		return 0, false
 	}
-	s[k] = line
-	return 0, false
+	return first, true
+}
+
+// seenFilter is a scalable Bloom filter (Almeida et al., 2007) of record ID
+// hashes: it answers "maybe seen" for every ID seen and, wrongly, for under
+// 1 % of the others, in about 1.2 bytes per ID whatever the count. It grows
+// by adding a filter of twice the capacity once the newest is full, each
+// with half the false-positive rate of the one before, so the rates sum to
+// less than twice the first's.
+type seenFilter struct {
+	filters []*bloom.BloomFilter
+	n, cap  uint // IDs in the newest filter, and its capacity
+}
+
+const (
+	seenFirstCapacity = 1 << 16
+	seenFirstFP       = 0.004
+)
+
+// testAndAdd adds k and reports whether it may have been added before.
+func (s *seenFilter) testAndAdd(k [16]byte) bool {
+	maybe := false
+	for _, f := range s.filters {
+		if f.Test(k[:]) {
+			maybe = true
+			break
+		}
+	}
+	if len(s.filters) == 0 || s.n >= s.cap {
+		s.cap = seenFirstCapacity << len(s.filters)
+		fp := seenFirstFP / float64(uint(1)<<len(s.filters))
+		s.filters = append(s.filters, bloom.NewWithEstimates(s.cap, fp))
+		s.n = 0
+	}
+	if !maybe {
+		s.filters[len(s.filters)-1].Add(k[:])
+		s.n++
+	}
+	return maybe
 }
 
 // sortedKeys returns m's keys in order (for deterministic messages).
