@@ -249,7 +249,7 @@ func rewritePart(ctx context.Context, store blob.Store, p PartInfo, drop map[str
 	if err != nil {
 		return 0, fmt.Errorf("supersede: create %s: %w", store.KeyURI(key), err)
 	}
-	pq := parquet.NewGenericWriter[Row](w, parquet.Compression(&parquet.Zstd),
+	pq := parquet.NewGenericWriter[Row](w, parquet.Compression(newZstdCodec()),
 		parquet.MaxRowsPerRowGroup(DefaultRowGroupRows),
 		parquet.KeyValueMetadata("reverify.run_id", runID),
 		parquet.KeyValueMetadata("reverify.attempt", p.Attempt),

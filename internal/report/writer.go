@@ -321,7 +321,7 @@ func (w *Writer) open(ctx context.Context, now time.Time) error {
 		return fmt.Errorf("report writer: create %s: %w", uri, err)
 	}
 	pq := parquet.NewGenericWriter[Row](obj,
-		parquet.Compression(&parquet.Zstd),
+		parquet.Compression(newZstdCodec()),
 		parquet.MaxRowsPerRowGroup(int64(w.cfg.RowGroupRows)),
 		parquet.KeyValueMetadata("reverify.run_id", w.cfg.RunID),
 		parquet.KeyValueMetadata("reverify.attempt", w.cfg.Attempt),
