@@ -1,23 +1,31 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 
 	"reverify/internal/blob"
 	"reverify/internal/pipeline"
 	"reverify/internal/report"
 )
 
-const reportUsage = `usage: batch report [--json] [--run-id ID] [--s3-endpoint URL --s3-region R --s3-path-style] <output-uri>
+const reportUsage = `usage: batch report [--json] [--changed] [--run-id ID] [--s3-endpoint URL --s3-region R --s3-path-style] <output-uri>
 
 Summarises existing Parquet output: one table per run (outcomes, shares, top
-reasons, effort and timing), or JSON with --json. <output-uri> is the output
-root given to 'batch run': a local path, file:///path or s3://bucket/prefix.
-S3 credentials come from the AWS default chain (environment, profile, role).
+reasons, how outcomes moved from the previous outcome and why, effort and
+timing), or JSON with --json. <output-uri> is the output root given to
+'batch run': a local path, file:///path or s3://bucket/prefix. S3
+credentials come from the AWS default chain (environment, profile, role).
+
+--changed lists instead the records whose outcome moved from the previous
+outcome: run, shard, record id, previous outcome, outcome and reason, one
+per line, tab-separated under a header (with --json: one JSON object per
+line). Ids and outcome codes only, no personal data.
 
 flags:
 `
@@ -27,6 +35,7 @@ func (m *Main) reportCmd(ctx context.Context, args []string) int {
 	fs := m.flagSet("batch report", reportUsage)
 	asJSON := fs.Bool("json", false, "print the summaries as a JSON array instead of tables")
 	runID := fs.String("run-id", "", "summarise only this run")
+	changed := fs.Bool("changed", false, "list the records whose outcome moved from the previous outcome instead of summarising")
 	var s3 blob.S3Options
 	fs.StringVar(&s3.Endpoint, "s3-endpoint", "", s3EndpointHelp)
 	fs.StringVar(&s3.Region, "s3-region", "", s3RegionHelp)
@@ -61,6 +70,9 @@ func (m *Main) reportCmd(ctx context.Context, args []string) int {
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "batch report: open %s: %v\n", loc, err)
 		return ExitFatal
+	}
+	if *changed {
+		return m.reportChanged(ctx, store, *runID, *asJSON)
 	}
 	var sums []report.Summary
 	if *runID != "" {
@@ -106,6 +118,55 @@ func (m *Main) reportCmd(ctx context.Context, args []string) int {
 		return ExitFatal
 	}
 	return ExitOK
+}
+
+// reportChanged prints the rows whose outcome changed (report.EachChanged),
+// as they are read.
+func (m *Main) reportChanged(ctx context.Context, store blob.Store, runID string, asJSON bool) int {
+	w := bufio.NewWriter(m.Stdout)
+	enc := json.NewEncoder(w)
+	if !asJSON {
+		fmt.Fprintln(w, "run_id\tshard\trecord_id\tprevious_outcome\toutcome\treason")
+	}
+	n := 0
+	err := report.EachChanged(ctx, store, runID, func(c report.Changed) error {
+		n++
+		if asJSON {
+			return enc.Encode(c)
+		}
+		_, err := fmt.Fprintf(w, "%s\t%d-of-%d\t%s\t%s\t%s\t%s\n", c.RunID, c.Shard, c.Shards,
+			tsvField(c.RecordID), tsvField(c.Previous), c.Outcome, c.Reason)
+		return err
+	})
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	if errors.Is(err, report.ErrNoOutput) {
+		what := "report output"
+		if runID != "" {
+			what = fmt.Sprintf("output of run %q", runID)
+		}
+		fmt.Fprintf(m.Stderr, "batch report: no %s at %s (expected %s)\n", what, store.URI(),
+			store.KeyURI("runs/<run_id>/shard-<K>-of-<N>/part-*.parquet"))
+		return ExitFatal
+	}
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "batch report: %v\n", err)
+		return ExitFatal
+	}
+	fmt.Fprintf(m.Stderr, "batch report: %d records whose outcome changed\n", n)
+	return ExitOK
+}
+
+// tsvField keeps a value on its line and in its column: tabs and line
+// breaks become spaces.
+func tsvField(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // runDossiers sets s.Dossiers from the run's dossier logs; a summary of one

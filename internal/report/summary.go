@@ -47,9 +47,14 @@ type Totals struct {
 	// previous outcome is trimmed and lower-cased (OutcomeChanged compares
 	// case-insensitively too). Counts only, like every field here.
 	Transitions map[string]map[string]int64 `json:"transitions,omitempty"`
-	APICalls    int64                       `json:"api_calls"`
-	Retries     int64                       `json:"retries"`
-	Polls       int64                       `json:"polls"`
+	// TransitionReasons are the reasons behind the changed cells of
+	// Transitions (rows whose outcome_changed is true):
+	// transition_reasons[previous][outcome][reason], NoReason for a row
+	// without one. The counts of a cell's reasons sum to the cell's.
+	TransitionReasons map[string]map[string]map[string]int64 `json:"transition_reasons,omitempty"`
+	APICalls          int64                                  `json:"api_calls"`
+	Retries           int64                                  `json:"retries"`
+	Polls             int64                                  `json:"polls"`
 	// DryRunRecords counts rows written by a dry run (against the emulator).
 	DryRunRecords int64 `json:"dry_run_records"`
 	// DryRun is true when every row is from a dry run.
@@ -164,6 +169,13 @@ func (t *Totals) Add(r *Row) {
 			t.Transitions = map[string]map[string]int64{}
 		}
 		addCount(t.Transitions, prev, r.Outcome, 1)
+		if r.OutcomeChanged != nil && *r.OutcomeChanged {
+			reason := r.Reason
+			if reason == "" {
+				reason = NoReason
+			}
+			t.addTransitionReason(prev, r.Outcome, reason, 1)
+		}
 	}
 	t.APICalls += int64(r.APICalls)
 	t.Retries += int64(r.Retries)
@@ -213,6 +225,13 @@ func (t *Totals) merge(o *Totals) {
 			addCount(t.Transitions, prev, oc, v)
 		}
 	}
+	for prev, m := range o.TransitionReasons {
+		for oc, reasons := range m {
+			for reason, v := range reasons {
+				t.addTransitionReason(prev, oc, reason, v)
+			}
+		}
+	}
 	t.APICalls += o.APICalls
 	t.Retries += o.Retries
 	t.Polls += o.Polls
@@ -239,10 +258,36 @@ func (t Totals) clone() Totals {
 			c.Transitions[k] = maps.Clone(m)
 		}
 	}
+	if t.TransitionReasons != nil {
+		c.TransitionReasons = make(map[string]map[string]map[string]int64, len(t.TransitionReasons))
+		for prev, m := range t.TransitionReasons {
+			cm := make(map[string]map[string]int64, len(m))
+			for oc, reasons := range m {
+				cm[oc] = maps.Clone(reasons)
+			}
+			c.TransitionReasons[prev] = cm
+		}
+	}
 	if c.Outcomes == nil {
 		c.Outcomes = map[string]int64{}
 	}
 	return c
+}
+
+// NoReason is the key of TransitionReasons for rows without a reason.
+const NoReason = "(no reason)"
+
+// addTransitionReason adds n to TransitionReasons[prev][outcome][reason].
+func (t *Totals) addTransitionReason(prev, outcome, reason string, n int64) {
+	if t.TransitionReasons == nil {
+		t.TransitionReasons = map[string]map[string]map[string]int64{}
+	}
+	m := t.TransitionReasons[prev]
+	if m == nil {
+		m = map[string]map[string]int64{}
+		t.TransitionReasons[prev] = m
+	}
+	addCount(m, outcome, reason, n)
 }
 
 // TransitionKey is the key of a previous outcome in Totals.Transitions:

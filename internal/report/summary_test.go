@@ -312,9 +312,20 @@ total         1,234  100.0%
 
 previous outcome (rows) -> outcome now (columns)
 previous  accepted  rejected  inconclusive  failed  skipped  error  timeout  total
-accepted       163        20            15       1        5      1        1    206
-rejected        82        10             8       0        2      1        0    103
-total          245        30            23       1        7      2        1    309
+accepted   163 79%    20 10%         15 7%   1 <1%     5 2%  1 <1%    1 <1%    206
+rejected    82 80%    10 10%          8 8%       0     2 2%  1 <1%        0    103
+total      245 79%    30 10%         23 7%   1 <1%     7 2%  2 <1%    1 <1%    309
+
+why outcomes changed (largest cells, top reasons)
+rejected -> accepted      82
+accepted -> rejected      20  ImageQuality 13, NotUnderage 6, SimilarityLevel 1
+accepted -> inconclusive  15  NonExpired 10, NotBlackAndWhite 5
+rejected -> inconclusive   8  NonExpired 5, NotBlackAndWhite 3
+accepted -> skipped        5  corrupt 3, missing_front 1, too_small 1
+rejected -> skipped        2  corrupt 2
+accepted -> failed         1
+accepted -> error          1  http_400 1
++2 more changed cells (batch report --json: transition_reasons)
 
 run zeta  shards 2 of 3 present (missing 1)  DRY RUN (bundled emulator)
 records 2  parts 2  api calls 18 (9.00/record)  retries 2  polls 4
@@ -330,7 +341,7 @@ total         2  100.0%
 // name Row's columns with Row's types and tags.
 func TestProjectionsMatchRow(t *testing.T) {
 	row := reflect.TypeFor[Row]()
-	for _, p := range []reflect.Type{reflect.TypeFor[summaryCols](), reflect.TypeFor[recordIDOnly]()} {
+	for _, p := range []reflect.Type{reflect.TypeFor[summaryCols](), reflect.TypeFor[recordIDOnly](), reflect.TypeFor[changedCols]()} {
 		for i := range p.NumField() {
 			f := p.Field(i)
 			rf, ok := row.FieldByName(f.Name)
@@ -393,6 +404,7 @@ func TestTransitions(t *testing.T) {
 	sum, err := SummarizeRun(ctx, st, "tr")
 	require.NoError(t, err)
 	assert.Equal(t, want, sum.Transitions, "read back from the rows")
+	assert.Equal(t, merged.TransitionReasons, sum.TransitionReasons, "merged totals and the rows agree")
 	var total int64
 	for _, m := range sum.Transitions {
 		for _, n := range m {
@@ -421,11 +433,22 @@ func TestTransitions(t *testing.T) {
 	assert.Contains(t, buf.String(), `
 previous outcome (rows) -> outcome now (columns)
 previous  accepted  rejected  inconclusive  skipped  total
-accepted         1         0             2        1      4
-rejected         0         1             0        0      1
-approved         0         1             0        0      1
-total            1         2             2        1      6
+accepted     1 25%         0         2 50%    1 25%      4
+rejected         0    1 100%             0        0      1
+approved         0    1 100%             0        0      1
+total        1 17%     2 33%         2 33%    1 17%      6
+
+why outcomes changed (largest cells, top reasons)
+accepted -> inconclusive  2
+accepted -> skipped       1
+approved -> rejected      1
 `)
+	// The reasons behind the changed cells: only rows whose outcome
+	// changed, each once, the cell's count in all.
+	assert.Equal(t, map[string]map[string]map[string]int64{
+		"accepted": {"inconclusive": {NoReason: 2}, "skipped": {NoReason: 1}},
+		"approved": {"rejected": {NoReason: 1}},
+	}, sum.TransitionReasons)
 	buf.Reset()
 	require.NoError(t, RenderTable(&buf, Summary{RunID: "none", Totals: none}))
 	assert.NotContains(t, buf.String(), "previous outcome (rows)")
@@ -443,8 +466,8 @@ func TestTransitionTableCapsItsRows(t *testing.T) {
 	require.Len(t, lines, 2+maxTransitionRows+1, out) // title, header, rows, total
 	assert.True(t, strings.HasPrefix(lines[2], "accepted "), out)
 	assert.True(t, strings.HasPrefix(lines[3], "code-11 "), "most frequent other first:\n%s", out)
-	assert.Regexp(t, `^other \(4\)\s+0\s+10\s+10$`, lines[len(lines)-2], out) // code-00..03: 1+2+3+4
-	assert.Regexp(t, `^total\s+5\s+78\s+83$`, lines[len(lines)-1], out)
+	assert.Regexp(t, `^other \(4\)\s+0\s+10 100%\s+10$`, lines[len(lines)-2], out) // code-00..03: 1+2+3+4
+	assert.Regexp(t, `^total\s+5 6%\s+78 94%\s+83$`, lines[len(lines)-1], out)
 	assert.Empty(t, transitionTable(nil))
 }
 
@@ -460,4 +483,38 @@ func TestTableCountsTheCallsOfAnInterruptedAttempt(t *testing.T) {
 	b.Reset()
 	require.NoError(t, RenderTable(&b, s))
 	assert.NotContains(t, b.String(), "made by the last attempt", "a finished attempt's extra calls are its tokens and lists")
+}
+
+// EachChanged hands over the rows whose outcome moved, with their run and
+// shard, and nothing else; one run or all of them.
+func TestEachChangedListsTheMovedRows(t *testing.T) {
+	ctx := context.Background()
+	st := localStore(t)
+	row := func(id, outcome, reason string, prev *string) Row {
+		r := outcomeRow(id, outcome, reason, 5)
+		if prev != nil {
+			r.PreviousOutcome = prev
+			r.OutcomeChanged = OutcomeChanged(*prev, outcome)
+		}
+		return r
+	}
+	writeRun(t, st, "one", 0, 2, "a",
+		row("a", OutcomeAccepted, "", new("accepted")),
+		row("b", OutcomeRejected, "NotUnderage", new("Accepted")),
+		row("c", OutcomeAccepted, "", nil))
+	writeRun(t, st, "one", 1, 2, "a", row("d", OutcomeSkipped, "corrupt", new("accepted")))
+	writeRun(t, st, "two", 0, 1, "a", row("e", OutcomeAccepted, "", new("rejected")))
+
+	var got []Changed
+	collect := func(c Changed) error { got = append(got, c); return nil }
+	require.NoError(t, EachChanged(ctx, st, "one", collect))
+	assert.Equal(t, []Changed{
+		{RunID: "one", Shard: 0, Shards: 2, RecordID: "b", Previous: "Accepted", Outcome: OutcomeRejected, Reason: "NotUnderage"},
+		{RunID: "one", Shard: 1, Shards: 2, RecordID: "d", Previous: "accepted", Outcome: OutcomeSkipped, Reason: "corrupt"},
+	}, got)
+	got = nil
+	require.NoError(t, EachChanged(ctx, st, "", collect))
+	assert.Len(t, got, 3)
+	assert.Equal(t, "e", got[2].RecordID)
+	assert.ErrorIs(t, EachChanged(ctx, st, "three", collect), ErrNoOutput)
 }

@@ -62,6 +62,7 @@ func RenderTable(w io.Writer, s Summary) error {
 		b.WriteByte('\n')
 	}
 	b.WriteString(transitionTable(s.Transitions))
+	b.WriteString(changedCells(s.Transitions, s.TransitionReasons))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -114,10 +115,12 @@ func transitionTable(tr map[string]map[string]int64) string {
 	})
 
 	cells := [][]string{append(append([]string{"previous"}, cols...), "total")}
+	// A cell: its count and its share of the row (of the previous outcome's
+	// rows: where they went).
 	addRow := func(label string, get func(oc string) int64, sum int64) {
 		r := []string{label}
 		for _, oc := range cols {
-			r = append(r, thousands(get(oc)))
+			r = append(r, cellShare(get(oc), sum))
 		}
 		cells = append(cells, append(r, thousands(sum)))
 	}
@@ -269,6 +272,69 @@ func reasonList(m map[string]int64) string {
 		parts = append(parts, r+" "+thousands(m[r]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// cellShare renders a transition cell: "0", or the count and its share of
+// the row, whole percent ("<1%" below one).
+func cellShare(n, row int64) string {
+	if n == 0 || row == 0 {
+		return thousands(n)
+	}
+	pct := 100 * float64(n) / float64(row)
+	if pct < 1 {
+		return thousands(n) + " <1%"
+	}
+	return fmt.Sprintf("%s %.0f%%", thousands(n), pct)
+}
+
+// maxChangedCells is how many changed cells the table explains.
+const maxChangedCells = 8
+
+// changedCells renders, after the transition table, the largest cells whose
+// outcome changed with their top reasons (Totals.TransitionReasons); "" when
+// none changed.
+func changedCells(tr map[string]map[string]int64, reasons map[string]map[string]map[string]int64) string {
+	type cell struct {
+		prev, now string
+		n         int64
+	}
+	var cells []cell
+	for prev, m := range reasons {
+		for now := range m {
+			cells = append(cells, cell{prev, now, tr[prev][now]})
+		}
+	}
+	if len(cells) == 0 {
+		return ""
+	}
+	slices.SortFunc(cells, func(a, b cell) int {
+		return cmp.Or(cmp.Compare(b.n, a.n), strings.Compare(a.prev, b.prev), byOutcome(a.now, b.now))
+	})
+	more := 0
+	if len(cells) > maxChangedCells {
+		more = len(cells) - maxChangedCells
+		cells = cells[:maxChangedCells]
+	}
+	wl, wn := 0, 0
+	for _, c := range cells {
+		wl, wn = max(wl, len(c.prev)+4+len(c.now)), max(wn, len(thousands(c.n)))
+	}
+	var b strings.Builder
+	b.WriteString("\nwhy outcomes changed (largest cells, top reasons)\n")
+	for _, c := range cells {
+		why := reasons[c.prev][c.now]
+		list := reasonList(why)
+		if len(why) == 1 && why[NoReason] > 0 {
+			list = "" // an accepted row, a failed process without reasons
+		}
+		line := fmt.Sprintf("%-*s  %*s  %s", wl, c.prev+" -> "+c.now, wn, thousands(c.n), list)
+		b.WriteString(strings.TrimRight(line, " "))
+		b.WriteByte('\n')
+	}
+	if more > 0 {
+		fmt.Fprintf(&b, "+%d more changed cells (batch report --json: transition_reasons)\n", more)
+	}
+	return b.String()
 }
 
 func share(n, total int64) string {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -139,4 +140,46 @@ func TestFailedChecksFindEverySpecimenCase(t *testing.T) {
 	assert.True(t, slices.ContainsFunc(strings.Split(table, "\n"), func(l string) bool {
 		return strings.HasPrefix(l, "accepted ") && strings.Contains(l, " "+fmt.Sprint(s.Transitions[report.OutcomeAccepted][report.OutcomeAccepted])+" ")
 	}), "the accepted → accepted cell on screen")
+	assert.Contains(t, screen, "why outcomes changed (largest cells, top reasons)", "the reasons behind the changed cells")
+
+	// batch report --changed: exactly the rows whose outcome moved, by id,
+	// with their outcomes, as DuckDB finds them.
+	want := map[string]string{}
+	for _, m := range QueryRows(t, db, `SELECT r.record_id AS id, r.previous_outcome AS p, r.outcome AS o FROM `+from+` WHERE r.outcome_changed`) {
+		want[m["id"].(string)] = m["p"].(string) + " -> " + m["o"].(string)
+	}
+	require.NotEmpty(t, want, "the specimen's previous statuses move some outcomes")
+	assert.EqualValues(t, s.OutcomeChanged, len(want))
+	for _, asJSON := range []bool{false, true} {
+		args := []string{"report", "--changed", out}
+		if asJSON {
+			args = []string{"report", "--changed", "--json", "--run-id", "e2e-checks", out}
+		}
+		rep := RunCommand(t, Command{Args: args, Env: BaseEnv(t)})
+		RequireExit(t, rep, ExitOK)
+		got := map[string]string{}
+		lines := strings.Split(strings.TrimSpace(rep.Stdout), "\n")
+		if !asJSON {
+			require.Equal(t, "run_id\tshard\trecord_id\tprevious_outcome\toutcome\treason", lines[0])
+			lines = lines[1:]
+		}
+		for _, l := range lines {
+			if asJSON {
+				var c report.Changed
+				require.NoError(t, json.Unmarshal([]byte(l), &c), l)
+				assert.Equal(t, "e2e-checks", c.RunID)
+				got[c.RecordID] = c.Previous + " -> " + c.Outcome
+				continue
+			}
+			f := strings.Split(l, "\t")
+			require.Len(t, f, 6, l)
+			assert.Equal(t, "e2e-checks", f[0])
+			got[f[2]] = f[3] + " -> " + f[4]
+		}
+		assert.Equal(t, want, got, "--changed (json %v)", asJSON)
+		assert.Contains(t, rep.Stderr, fmt.Sprintf("%d records whose outcome changed", len(want)))
+	}
+	rep := RunCommand(t, Command{Args: []string{"report", "--changed", "--run-id", "no-such-run", out}, Env: BaseEnv(t)})
+	RequireExit(t, rep, ExitFatal)
+	assert.Contains(t, rep.Stderr, `no output of run "no-such-run"`)
 }
