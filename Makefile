@@ -13,7 +13,7 @@ help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 build: ## build bin/batch
-	$(GO) build -o $(BIN) ./cmd/batch
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/batch
 
 # The embedded default: a dry run of a specimen archive through the bundled
 # emulator, Parquet under ./out, summary on screen. Exit code 3 (some records

@@ -53,13 +53,14 @@ type command struct {
 func (m *Main) commands() map[string]command {
 	return map[string]command{
 		// one line per subcommand, in alphabetical order
-		"cleanup":    {"delete the dossiers a run left at the Assure API", (*Main).cleanupCmd},
-		"completion": {"print a shell completion script: batch completion bash|zsh", (*Main).completionCmd},
-		"emulator":   {"serve the Assure API emulator", (*Main).emulatorCmd},
-		"report":     {"summarise existing Parquet output", (*Main).reportCmd},
-		"run":        {"re-verify an archive through the Assure API (the main job)", (*Main).runCmd},
-		"specimen":   {"write a synthetic sample archive with expected outcomes", (*Main).specimenCmd},
-		"version":    {"print reverify's version, commit and Go version", (*Main).versionCmd},
+		"cleanup":       {"delete the dossiers a run left at the Assure API", (*Main).cleanupCmd},
+		"completion":    {"print a shell completion script: batch completion bash|zsh", (*Main).completionCmd},
+		"emulator":      {"serve the Assure API emulator", (*Main).emulatorCmd},
+		"report":        {"summarise existing Parquet output", (*Main).reportCmd},
+		"run":           {"re-verify an archive through the Assure API (the main job)", (*Main).runCmd},
+		"specimen":      {"write a synthetic sample archive with expected outcomes", (*Main).specimenCmd},
+		"verify-output": {"check a run's Parquet parts against its evidence manifest", (*Main).verifyCmd},
+		"version":       {"print reverify's version, commit and Go version", (*Main).versionCmd},
 	}
 }
 

@@ -436,6 +436,10 @@ func (m *Main) summarize(ctx context.Context, a *attempt, res pipeline.Result, t
 	if err := report.WriteSummary(sctx, a.out, sum); err != nil {
 		log.Error("summary not written", "error", err)
 	}
+	// The evidence manifest, last.
+	if err := writeManifest(sctx, a, sum, code); err != nil {
+		log.Error("evidence manifest not written", "error", err)
+	}
 	if jsonOut {
 		if err := json.NewEncoder(m.Stdout).Encode(sum); err != nil {
 			log.Error("summary not printed", "error", err)

@@ -38,31 +38,16 @@ func versionLine(bi *debug.BuildInfo) string {
 	if bi == nil {
 		return "reverify (no build information)"
 	}
-	version := bi.Main.Version
-	if version == "" {
-		version = "(devel)"
-	}
-	var rev, at string
-	modified := false
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.time":
-			at = s.Value
-		case "vcs.modified":
-			modified = s.Value == "true"
-		}
-	}
+	b := buildOf(bi)
 	commit := "commit unknown"
-	if rev != "" {
-		commit = "commit " + rev
-		if modified {
+	if b.Commit != "" {
+		commit = "commit " + b.Commit
+		if b.Modified {
 			commit += ", modified"
 		}
-		if at != "" {
-			commit += ", " + at
+		if b.CommitTime != "" {
+			commit += ", " + b.CommitTime
 		}
 	}
-	return fmt.Sprintf("reverify %s (%s) %s", version, commit, bi.GoVersion)
+	return fmt.Sprintf("reverify %s (%s) %s", b.Version, commit, b.GoVersion)
 }

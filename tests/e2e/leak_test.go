@@ -165,7 +165,7 @@ func TestNoPersonalDataOutsideThePolicy(t *testing.T) {
 			return nil // where include puts them
 		}
 		objects++
-		for _, k := range []string{"/journal/", "/dossiers/", "_summary.json", "_definition.json"} {
+		for _, k := range []string{"/journal/", "/dossiers/", "_summary.json", "_definition.json", "_manifest.json"} {
 			if strings.Contains(o.Key, k) {
 				kinds[k]++
 			}
@@ -177,10 +177,10 @@ func TestNoPersonalDataOutsideThePolicy(t *testing.T) {
 	}))
 	// The journal's checkpoints are compacted and merged down to what is
 	// left of the attempt (its run entry): one object or a few.
-	for _, k := range []string{"/journal/", "/dossiers/", "_summary.json", "_definition.json"} {
+	for _, k := range []string{"/journal/", "/dossiers/", "_summary.json", "_definition.json", "_manifest.json"} {
 		assert.Positive(t, kinds[k], "s3: searched %s objects", k)
 	}
-	assert.GreaterOrEqual(t, objects, 4, "s3: journal, dossier log, summary, definition")
+	assert.GreaterOrEqual(t, objects, 5, "s3: journal, dossier log, summary, definition, manifest")
 
 	// hash: an analyst joins on HMAC-SHA256(key, value) of their own data.
 	joined := QueryRows(t, db, `SELECT i.first_name AS name, h.first_name AS hashed

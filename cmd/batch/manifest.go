@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"reverify/internal/blob"
+	"reverify/internal/report"
+)
+
+// writeManifest writes the run shard's evidence manifest (report.Manifest)
+// at the end of an attempt, after its summary: the build, the run's
+// definition, the redacted effective configuration, every attempt (those of
+// the manifest it replaces, then this one), every committed part with its
+// row count and SHA-256, the deletion evidence and the verifications
+// started.
+func writeManifest(ctx context.Context, a *attempt, sum report.Summary, code int) error {
+	runID := a.cfg.Run.RunID
+	def, err := report.ReadRunDefinition(ctx, a.out, runID)
+	if err != nil {
+		return fmt.Errorf("the run definition: %w", err)
+	}
+	conf, err := a.cfg.Redacted()
+	if err != nil {
+		return err
+	}
+	parts, err := report.ManifestParts(ctx, a.out, runID, a.shard, a.count)
+	if err != nil {
+		return err
+	}
+	var attempts []report.ManifestAttempt
+	switch prev, err := report.ReadManifest(ctx, a.out, runID, a.shard, a.count); {
+	case err == nil:
+		attempts = prev.Attempts
+	case errors.Is(err, blob.ErrNotFound):
+		// The first manifest: the attempts before it (a reverify without
+		// manifests, or killed ones) from the summary's history.
+		for _, h := range sum.History[:max(len(sum.History)-1, 0)] {
+			attempts = append(attempts, report.ManifestAttempt{Attempt: h.Attempt, StartedAt: h.StartedAt,
+				FinishedAt: h.FinishedAt, ExitCode: h.ExitCode})
+		}
+	default:
+		return fmt.Errorf("the previous manifest: %w", err)
+	}
+	build := buildOf(buildInfo())
+	host, _ := os.Hostname()
+	this := report.ManifestAttempt{Attempt: a.id, ExitCode: code, Host: host, Reverify: &build}
+	if n := len(sum.History); n > 0 {
+		this.StartedAt, this.FinishedAt = sum.History[n-1].StartedAt, sum.History[n-1].FinishedAt
+	}
+	// Killed attempts since the last manifest are in the summary's history
+	// only: bring them in, in order.
+	known := map[string]bool{}
+	for _, at := range attempts {
+		known[at.Attempt] = true
+	}
+	for _, h := range sum.History {
+		if !known[h.Attempt] && h.Attempt != a.id {
+			attempts = append(attempts, report.ManifestAttempt{Attempt: h.Attempt, StartedAt: h.StartedAt,
+				FinishedAt: h.FinishedAt, ExitCode: h.ExitCode})
+		}
+	}
+	attempts = append(attempts, this)
+	return report.WriteManifest(ctx, a.out, report.Manifest{
+		RunID: runID, Shard: a.shard, ShardCount: a.count, WrittenAt: time.Now().UTC(),
+		Reverify: build, Definition: def, Config: string(conf), Attempts: attempts, Parts: parts,
+		Dossiers: sum.Dossiers, Verifications: sum.Verifications(),
+	})
+}
+
+// buildOf is the Build of build information (nil: unknown).
+func buildOf(bi *debug.BuildInfo) report.Build {
+	if bi == nil {
+		return report.Build{Version: "(unknown)"}
+	}
+	b := report.Build{Version: bi.Main.Version, GoVersion: bi.GoVersion}
+	if b.Version == "" {
+		b.Version = "(devel)"
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			b.Commit = s.Value
+		case "vcs.modified":
+			b.Modified = s.Value == "true"
+		case "vcs.time":
+			b.CommitTime = s.Value
+		}
+	}
+	return b
+}
