@@ -56,6 +56,7 @@ func (m *Main) commands() map[string]command {
 		"cleanup":       {"delete the dossiers a run left at the Assure API", (*Main).cleanupCmd},
 		"completion":    {"print a shell completion script: batch completion bash|zsh", (*Main).completionCmd},
 		"emulator":      {"serve the Assure API emulator", (*Main).emulatorCmd},
+		"plan":          {"say what a run would do and cost, paying for nothing", (*Main).planCmd},
 		"report":        {"summarise existing Parquet output", (*Main).reportCmd},
 		"run":           {"re-verify an archive through the Assure API (the main job)", (*Main).runCmd},
 		"specimen":      {"write a synthetic sample archive with expected outcomes", (*Main).specimenCmd},

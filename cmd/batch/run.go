@@ -68,36 +68,70 @@ func runFlags() []runFlag {
 
 // runCmd implements `batch run`.
 func (m *Main) runCmd(ctx context.Context, args []string) int {
-	fs := m.flagSet("batch run", runUsage)
+	cfg, jsonOut, code, ok := m.runConfig("batch run", runUsage, args, true, nil)
+	if !ok {
+		return code
+	}
+	// The progress display first: on a terminal the log lines go through it.
+	prog := newProgress(m.Stderr, isTerminal(m.Stderr), cfg.Logging.ProgressInterval, nil)
+	logger, err := m.loggerTo(prog.logWriter(), cfg.Logging)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "batch run: %v\n", err)
+		return ExitUsage
+	}
+	if cfg.Run.DryRun {
+		// Every line of a dry run says so: its outcomes are the emulator's.
+		logger = logger.With("mode", "DRY RUN")
+	}
+	code, err = m.run(ctx, cfg, logger, prog, jsonOut)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "batch run: %v\n", err)
+	}
+	return code
+}
+
+// runConfig parses the flags `batch run` and `batch plan` share (--config,
+// --dry-run, --print-config, verbosity, --json, --set, the config-key flags,
+// the S3 flags; --redrive when redrive is set, and what extra adds) into
+// the effective configuration. ok false: return code (--print-config
+// printed it, or the flags or the configuration are wrong, and the message
+// is out).
+func (m *Main) runConfig(name, usage string, args []string, redriveFlagOn bool, extra func(fs *flag.FlagSet)) (cfg config.Config, jsonOut bool, code int, ok bool) {
+	fs := m.flagSet(name, usage)
 	configPath := fs.String("config", "", "YAML configuration file (default: the embedded configs/example.yaml)")
 	dryRun := fs.Bool("dry-run", false, "run against the bundled emulator started in-process")
 	printConfig := fs.Bool("print-config", false, "print the effective configuration (secrets redacted) and exit")
 	verb := addVerbosity(fs)
-	jsonOut := fs.Bool("json", false, "print the final summary on stdout as one JSON object (the fields of _summary.json) instead of a table")
+	jsonFlag := fs.Bool("json", false, "print the final summary on stdout as one JSON object (the fields of _summary.json) instead of a table")
 	var sets multiFlag
 	fs.Var(&sets, "set", "set any config key: --set poll.deadline=10m (repeatable)")
 	var redrive redriveFlag
-	fs.Var(&redrive, "redrive", "re-attempt earlier attempts' retryable error rows; --redrive all: every error row (run.redrive)")
+	if redriveFlagOn {
+		fs.Var(&redrive, "redrive", "re-attempt earlier attempts' retryable error rows; --redrive all: every error row (run.redrive)")
+	}
 	flags := runFlags()
 	values := make([]*string, len(flags))
 	for i, f := range flags {
 		values[i] = fs.String(f.flag, "", f.help+" ("+f.key+")")
 	}
 	s3 := addS3Flags(fs)
+	if extra != nil {
+		extra(fs)
+	}
 	if code, ok := parseFlags(fs, args); !ok {
-		return code
+		return cfg, false, code, false
 	}
 	// "--redrive all": the flag's value as the next argument (batch run has
 	// no arguments of its own to confuse it with).
 	for redrive.bare && fs.NArg() > 0 && pipeline.Redrive(fs.Arg(0)).Valid() {
 		redrive.value, redrive.bare = fs.Arg(0), false
 		if code, ok := parseFlags(fs, fs.Args()[1:]); !ok {
-			return code
+			return cfg, false, code, false
 		}
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(m.Stderr, "batch run: unexpected arguments: %v\n", fs.Args())
-		return ExitUsage
+		fmt.Fprintf(m.Stderr, "%s: unexpected arguments: %v\n", name, fs.Args())
+		return cfg, false, ExitUsage, false
 	}
 	var settings []config.Setting
 	fs.Visit(func(f *flag.Flag) {
@@ -117,53 +151,38 @@ func (m *Main) runCmd(ctx context.Context, args []string) int {
 	for _, s := range sets {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok {
-			fmt.Fprintf(m.Stderr, "batch run: --set %q: want key=value\n", s)
-			return ExitUsage
+			fmt.Fprintf(m.Stderr, "%s: --set %q: want key=value\n", name, s)
+			return cfg, false, ExitUsage, false
 		}
 		settings = append(settings, config.Setting{Key: strings.TrimSpace(k), Value: v, Source: "--set " + k})
 	}
 	if s, ok, err := verb.setting(); err != nil {
-		fmt.Fprintf(m.Stderr, "batch run: %v\n", err)
-		return ExitUsage
+		fmt.Fprintf(m.Stderr, "%s: %v\n", name, err)
+		return cfg, false, ExitUsage, false
 	} else if ok {
 		settings = append(settings, s)
 	}
 	settings, err := m.endpointMeansRealRun(settings)
 	if err != nil {
-		fmt.Fprintf(m.Stderr, "batch run: %v\n", err)
-		return ExitUsage
+		fmt.Fprintf(m.Stderr, "%s: %v\n", name, err)
+		return cfg, false, ExitUsage, false
 	}
 
-	cfg, err := m.loadConfigS3(*configPath, settings)
+	cfg, err = m.loadConfigS3(*configPath, settings)
 	if err != nil {
-		fmt.Fprintf(m.Stderr, "batch run: invalid configuration:\n%v\n", err)
-		return ExitUsage
+		fmt.Fprintf(m.Stderr, "%s: invalid configuration:\n%v\n", name, err)
+		return cfg, false, ExitUsage, false
 	}
 	if *printConfig {
 		out, err := cfg.Redacted()
 		if err != nil {
-			fmt.Fprintf(m.Stderr, "batch run: %v\n", err)
-			return ExitFatal
+			fmt.Fprintf(m.Stderr, "%s: %v\n", name, err)
+			return cfg, false, ExitFatal, false
 		}
 		m.Stdout.Write(out)
-		return ExitOK
+		return cfg, false, ExitOK, false
 	}
-	// The progress display first: on a terminal the log lines go through it.
-	prog := newProgress(m.Stderr, isTerminal(m.Stderr), cfg.Logging.ProgressInterval, nil)
-	logger, err := m.loggerTo(prog.logWriter(), cfg.Logging)
-	if err != nil {
-		fmt.Fprintf(m.Stderr, "batch run: %v\n", err)
-		return ExitUsage
-	}
-	if cfg.Run.DryRun {
-		// Every line of a dry run says so: its outcomes are the emulator's.
-		logger = logger.With("mode", "DRY RUN")
-	}
-	code, err := m.run(ctx, cfg, logger, prog, *jsonOut)
-	if err != nil {
-		fmt.Fprintf(m.Stderr, "batch run: %v\n", err)
-	}
-	return code
+	return cfg, *jsonFlag, ExitOK, true
 }
 
 // endpointMeansRealRun applies the rule that no flag is silently

@@ -508,30 +508,44 @@ func ExternalReference(runID, recordID string) string { return runID + "/" + rec
 
 // loadDocumentTypes asks the API once which documentIds PictureID accepts,
 // so that a record with an unknown one is skipped before anything is paid
-// for. When the list cannot be had, or its entries carry no ids (the API
-// reference says ids apply to another provider), records are not checked
-// and the API's own 400 says what is wrong.
+// for (DocumentIDs).
 func (p *Pipeline) loadDocumentTypes(ctx context.Context) error {
-	types, err := p.deps.API.DocumentTypes(ctx, assure.ProviderPictureID)
+	ids, err := DocumentIDs(ctx, p.deps.API, p.log)
+	p.documents = ids
+	return err
+}
+
+// DocumentTypesAPI is what DocumentIDs needs of the Assure API.
+type DocumentTypesAPI interface {
+	DocumentTypes(ctx context.Context, provider string) ([]assure.DocumentType, error)
+}
+
+// DocumentIDs returns the documentIds the API lists for PictureID. When the
+// list cannot be had, or its entries carry no ids (the API reference says
+// ids apply to another provider), it returns nil and records are not
+// checked: the API's own 400 says what is wrong. Only a fatal error (the
+// credentials refused) is returned.
+func DocumentIDs(ctx context.Context, api DocumentTypesAPI, log *slog.Logger) (map[int]bool, error) {
+	types, err := api.DocumentTypes(ctx, assure.ProviderPictureID)
 	if err != nil {
 		if fault.Fatal(err) {
-			return fmt.Errorf("document types: %w", err)
+			return nil, fmt.Errorf("document types: %w", err)
 		}
-		p.log.Warn("document types unavailable: document ids are not checked before upload", "error", err)
-		return nil
+		log.Warn("document types unavailable: document ids are not checked before upload", "error", err)
+		return nil, nil
 	}
 	ids := make(map[int]bool, len(types))
 	for _, d := range types {
 		if d.ID <= 0 {
-			p.log.Warn("document types carry no ids: document ids are not checked before upload")
-			return nil
+			log.Warn("document types carry no ids: document ids are not checked before upload")
+			return nil, nil
 		}
 		ids[d.ID] = true
 	}
-	if len(ids) > 0 {
-		p.documents = ids
+	if len(ids) == 0 {
+		return nil, nil
 	}
-	return nil
+	return ids, nil
 }
 
 // guard runs fn, turning a panic into an error that ends the run like any

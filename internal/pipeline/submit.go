@@ -352,10 +352,17 @@ const CodeUnknownDocumentID = "unknown_document_id"
 
 // checkDocument checks the record's documentId against the API's list.
 func (p *Pipeline) checkDocument(t *record) (source.Problem, bool) {
-	if p.documents == nil || t.rec.DocumentID == 0 || p.documents[t.rec.DocumentID] {
+	return documentProblem(p.documents, &t.rec)
+}
+
+// documentProblem is the unknown_document_id problem of a record whose
+// document id is not among documents (nil: not checked); false when there
+// is one.
+func documentProblem(documents map[int]bool, r *source.Record) (source.Problem, bool) {
+	if documents == nil || r.DocumentID == 0 || documents[r.DocumentID] {
 		return source.Problem{}, true
 	}
 	return source.Problem{Code: CodeUnknownDocumentID, Detail: fmt.Sprintf(
-		"record %q (%s): document id %d is not in the API's %s document types", t.rec.ID, t.rec.Origin,
-		t.rec.DocumentID, assure.ProviderPictureID)}, false
+		"record %q (%s): document id %d is not in the API's %s document types", r.ID, r.Origin,
+		r.DocumentID, assure.ProviderPictureID)}, false
 }

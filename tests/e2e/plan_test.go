@@ -1,0 +1,120 @@
+package e2e
+
+// batch plan: the same configuration as a run, nothing paid. Its counts are
+// what the run then does (to verify = verifications started, the skipped
+// records and their reasons = the run's skipped rows), and the emulator sees
+// a token and the document types list at most (--offline: nothing).
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"reverify/internal/report"
+)
+
+const seedPlan = 89
+
+// planLines runs `batch plan` for spec with extra flags and decodes its
+// JSON lines: the skipped records and the plan.
+func planLines(t *testing.T, spec RunSpec, extra ...string) (skips []map[string]any, plan map[string]any) {
+	t.Helper()
+	cmd := spec.Command(t)
+	cmd.Args = append(append([]string{"plan"}, cmd.Args[1:]...), append([]string{"--json"}, extra...)...)
+	res := RunCommand(t, cmd)
+	RequireExit(t, res, ExitOK)
+	for _, l := range strings.Split(strings.TrimSpace(res.Stdout), "\n") {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &m), l)
+		switch m["kind"] {
+		case "skip":
+			skips = append(skips, m)
+		case "plan":
+			require.Nil(t, plan, "one plan line")
+			plan = m
+		default:
+			t.Fatalf("unknown line %s", l)
+		}
+	}
+	require.NotNil(t, plan, "the plan line")
+	return skips, plan
+}
+
+func TestPlanSaysWhatTheRunDoes(t *testing.T) {
+	emu := StartEmulator(t, nil)
+	arch := WriteSpecimen(t, SpecimenSpec{Count: 50, Seed: seedPlan})
+	out := filepath.Join(t.TempDir(), "out")
+	spec := RunSpec{Emulator: emu, Source: arch.URI, Output: out, RunID: "planned"}
+
+	skips, plan := planLines(t, spec, "--unit-price", "0.25")
+	c := emu.Counters()
+	assert.Zero(t, c.DossiersCreated, "nothing paid")
+	assert.Equal(t, int64(2), TotalRequests(c), "a token and the document types: %v", c.Requests)
+	assert.NoFileExists(t, out, "the output is not touched")
+	assert.EqualValues(t, 50, plan["records"])
+	assert.EqualValues(t, arch.NonSkipped(), plan["to_verify"])
+	assert.EqualValues(t, 50-arch.NonSkipped(), plan["skipped"])
+	assert.Equal(t, "yes", plan["document_ids_checked"])
+	assert.InDelta(t, 0.25*float64(arch.NonSkipped()), plan["cost"], 0.005)
+	assert.Greater(t, plan["api_calls"], float64(6*arch.NonSkipped())-1)
+	assert.Positive(t, plan["wall_s"])
+	byType := plan["by_process_type"].(map[string]any)
+	var typed float64
+	for _, n := range byType {
+		typed += n.(float64)
+	}
+	assert.EqualValues(t, 50, typed)
+
+	// --offline: not a single request.
+	emu.Reset()
+	_, off := planLines(t, spec, "--offline")
+	assert.Zero(t, TotalRequests(emu.Counters()))
+	assert.Equal(t, "no (--offline)", off["document_ids_checked"])
+	assert.Equal(t, plan["to_verify"], off["to_verify"])
+
+	// The run: the same records skipped, for the same reasons, and one
+	// verification per record the plan would verify.
+	emu.Reset()
+	RequireExit(t, RunBatch(t, spec), ExitIncomplete)
+	assert.EqualValues(t, plan["to_verify"], emu.Counters().VerificationsStarted)
+	want := map[string][]string{}
+	for _, r := range ReadRows(t, out) {
+		if r.Outcome == report.OutcomeSkipped {
+			want[r.RecordID] = r.SkipReasons
+		}
+	}
+	got := map[string][]string{}
+	for _, s := range skips {
+		var codes []string
+		for _, c := range s["codes"].([]any) {
+			codes = append(codes, c.(string))
+		}
+		got[s["record_id"].(string)] = codes
+		assert.NotEmpty(t, s["detail"])
+	}
+	assert.Equal(t, want, got, "the records a run skips, and why")
+
+	// Adaptive rate: the wall time at the ceiling too.
+	spec.Sets = []string{"api.rate=auto", "api.max_rate=300"}
+	_, auto := planLines(t, spec, "--offline")
+	assert.Equal(t, "auto", auto["rate_mode"])
+	require.Contains(t, auto, "wall_at_max_rate_s")
+	assert.LessOrEqual(t, auto["wall_at_max_rate_s"], auto["wall_s"])
+
+	// The text form: the skipped records, then the plan.
+	cmd := spec.Command(t)
+	cmd.Args = append(append([]string{"plan"}, cmd.Args[1:]...), "--offline")
+	res := RunCommand(t, cmd)
+	RequireExit(t, res, ExitOK)
+	lines := strings.Split(strings.TrimSpace(res.Stdout), "\n")
+	i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "plan  shard 0 of 1") })
+	require.GreaterOrEqual(t, i, 0, res.Stdout)
+	assert.Len(t, lines[:i], len(skips), "one line per skipped record before the plan")
+	assert.Contains(t, res.Stdout, "wall time about")
+	assert.Contains(t, res.Stdout, "at api.max_rate")
+}
