@@ -35,6 +35,10 @@ token and the document types list; --offline makes none (document ids are
 then not checked, as a run does when the list cannot be had). It writes
 nothing to the output.
 
+--output and --run-id are accepted so that a run's command line plans as
+it is, and are not used: a plan writes nothing. --max-duration is compared
+with the wall time.
+
 Output: the skipped records as they are found (one line each), then the
 plan; --json prints JSON lines instead: {"kind":"skip",...} per skipped
 record, then one {"kind":"plan",...}.
@@ -96,6 +100,7 @@ type planReport struct {
 	RateMode       string   `json:"rate_mode"`
 	WallS          float64  `json:"wall_s"`
 	WallAtMaxS     *float64 `json:"wall_at_max_rate_s,omitempty"`
+	MaxDurationS   float64  `json:"max_duration_s,omitempty"`
 	UnitPrice      *float64 `json:"unit_price,omitempty"`
 	Cost           *float64 `json:"cost,omitempty"`
 }
@@ -165,6 +170,7 @@ func (m *Main) plan(ctx context.Context, cfg config.Config, log *slog.Logger, of
 		rep.Rate = cfg.EffectiveRate()
 		rep.WallS = wall(rep.Rate)
 	}
+	rep.MaxDurationS = cfg.Run.MaxDuration.Seconds()
 	if unitPrice > 0 {
 		cost := math.Round(float64(res.ToVerify)*unitPrice*100) / 100
 		rep.UnitPrice, rep.Cost = &unitPrice, &cost
@@ -222,6 +228,9 @@ func renderPlan(w io.Writer, r planReport, cfg config.Config) {
 	} else {
 		fmt.Fprintf(w, "wall time about %s at %g requests/s (concurrency.in_flight %d, about %s per verification)\n",
 			seconds(r.WallS), r.Rate, cfg.Concurrency.InFlight, planLatency)
+	}
+	if d := cfg.Run.MaxDuration; d > 0 && r.WallS > d.Seconds() {
+		fmt.Fprintf(w, "longer than --max-duration %s: the run stops intake in time and a rerun with the same run id goes on\n", d)
 	}
 	if r.Cost != nil {
 		fmt.Fprintf(w, "cost about %.2f (%d verifications at %g)\n", *r.Cost, r.ToVerify, *r.UnitPrice)

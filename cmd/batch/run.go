@@ -455,8 +455,11 @@ func (m *Main) summarize(ctx context.Context, a *attempt, res pipeline.Result, t
 	if err := report.WriteSummary(sctx, a.out, sum); err != nil {
 		log.Error("summary not written", "error", err)
 	}
-	// The evidence manifest, last.
-	if err := writeManifest(sctx, a, sum, code); err != nil {
+	// The evidence manifest, last. It reads every part again (their
+	// digests): a budget of its own, not the summary's 30 s.
+	mctx, mcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
+	defer mcancel()
+	if err := writeManifest(mctx, a, sum, code); err != nil {
 		log.Error("evidence manifest not written", "error", err)
 	}
 	if jsonOut {
