@@ -102,8 +102,12 @@ func (m *Main) usage(cmds map[string]command) {
 	names := slices.Sorted(maps.Keys(cmds))
 	var b strings.Builder
 	b.WriteString("usage: batch <command> [flags]\n\ncommands:\n")
+	width := 0
 	for _, n := range names {
-		fmt.Fprintf(&b, "  %-10s %s\n", n, cmds[n].summary)
+		width = max(width, len(n))
+	}
+	for _, n := range names {
+		fmt.Fprintf(&b, "  %-*s  %s\n", width, n, cmds[n].summary)
 	}
 	b.WriteString("\nRun 'batch <command> -h' for a command's flags.\n")
 	fmt.Fprint(m.Stderr, b.String())

@@ -102,7 +102,7 @@ func (m *Main) runConfig(name, usage string, args []string, redriveFlagOn bool, 
 	dryRun := fs.Bool("dry-run", false, "run against the bundled emulator started in-process")
 	printConfig := fs.Bool("print-config", false, "print the effective configuration (secrets redacted) and exit")
 	verb := addVerbosity(fs)
-	jsonFlag := fs.Bool("json", false, "print the final summary on stdout as one JSON object (the fields of _summary.json) instead of a table")
+	jsonFlag := fs.Bool("json", false, "print JSON on stdout: batch run its final summary as one object (the fields of _summary.json), batch plan JSON lines")
 	var sets multiFlag
 	fs.Var(&sets, "set", "set any config key: --set poll.deadline=10m (repeatable)")
 	var redrive redriveFlag
