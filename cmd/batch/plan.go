@@ -19,6 +19,7 @@ import (
 	"reverify/internal/config"
 	"reverify/internal/fault"
 	"reverify/internal/pipeline"
+	"reverify/internal/sample"
 	"reverify/internal/source"
 )
 
@@ -91,18 +92,19 @@ func (m *Main) planCmd(ctx context.Context, args []string) int {
 type planReport struct {
 	Kind string `json:"kind"`
 	pipeline.PlanResult
-	Shard          int      `json:"shard"`
-	ShardCount     int      `json:"shard_count"`
-	DryRun         bool     `json:"dry_run"`
-	DocumentsCheck string   `json:"document_ids_checked"` // yes, no (offline), no (unavailable)
-	APICalls       int64    `json:"api_calls"`
-	Rate           float64  `json:"rate"`
-	RateMode       string   `json:"rate_mode"`
-	WallS          float64  `json:"wall_s"`
-	WallAtMaxS     *float64 `json:"wall_at_max_rate_s,omitempty"`
-	MaxDurationS   float64  `json:"max_duration_s,omitempty"`
-	UnitPrice      *float64 `json:"unit_price,omitempty"`
-	Cost           *float64 `json:"cost,omitempty"`
+	Shard          int         `json:"shard"`
+	ShardCount     int         `json:"shard_count"`
+	DryRun         bool        `json:"dry_run"`
+	DocumentsCheck string      `json:"document_ids_checked"` // yes, no (offline), no (unavailable)
+	APICalls       int64       `json:"api_calls"`
+	Rate           float64     `json:"rate"`
+	RateMode       string      `json:"rate_mode"`
+	WallS          float64     `json:"wall_s"`
+	WallAtMaxS     *float64    `json:"wall_at_max_rate_s,omitempty"`
+	MaxDurationS   float64     `json:"max_duration_s,omitempty"`
+	Sample         *planSample `json:"sample,omitempty"`
+	UnitPrice      *float64    `json:"unit_price,omitempty"`
+	Cost           *float64    `json:"cost,omitempty"`
 }
 
 func (m *Main) plan(ctx context.Context, cfg config.Config, log *slog.Logger, offline bool, unitPrice float64, jsonOut bool) (int, error) {
@@ -138,13 +140,18 @@ func (m *Main) plan(ctx context.Context, cfg config.Config, log *slog.Logger, of
 		_, err := fmt.Fprintf(m.Stdout, "skip %s (%s): %s: %s\n", s.RecordID, s.Origin, strings.Join(s.Codes, ","), s.Detail)
 		return err
 	}
-	res, err := pipeline.Plan(ctx, archive, pipeline.PlanOptions{Shard: shard, ShardCount: count, Limit: cfg.Run.Limit,
+	listed := sampled(cfg, archive, shard, count)
+	res, err := pipeline.Plan(ctx, listed, pipeline.PlanOptions{Shard: shard, ShardCount: count, Limit: cfg.Run.Limit,
 		Workers: cfg.Concurrency.Uploads, Documents: documents}, onSkip)
 	if err != nil {
 		err = fmt.Errorf("plan: %w", err)
 		return exitFor(err), err
 	}
 	rep.PlanResult = res
+	if sa, ok := listed.(*sample.Archive); ok {
+		pop, _ := sa.Population()
+		rep.Sample = &planSample{Of: pop, Spec: cfg.Run.Sample, Seed: cfg.Run.SampleSeed}
+	}
 
 	perRecord := float64(planCallsPerRecord)
 	if cfg.Output.DownloadResults {
@@ -182,6 +189,13 @@ func (m *Main) plan(ctx context.Context, cfg config.Config, log *slog.Logger, of
 	return ExitOK, nil
 }
 
+// planSample says which sample the plan's records are (run.sample).
+type planSample struct {
+	Spec string `json:"spec"`
+	Seed int64  `json:"seed"`
+	Of   int64  `json:"of_records"` // the shard's records it was chosen from
+}
+
 // planDocumentIDs asks the API (or the bundled emulator, in a dry run) for
 // PictureID's document ids: a token and one list call.
 func planDocumentIDs(ctx context.Context, cfg config.Config, log *slog.Logger) (map[int]bool, error) {
@@ -210,6 +224,10 @@ func renderPlan(w io.Writer, r planReport, cfg config.Config) {
 		mode = "  DRY RUN (bundled emulator)"
 	}
 	fmt.Fprintf(w, "plan  shard %d of %d%s  (nothing was paid; the output was not touched)\n", r.Shard, r.ShardCount, mode)
+	if r.Sample != nil {
+		fmt.Fprintf(w, "sample %s (seed %d): %d of the shard's %d records, stratified by previous status and document id\n",
+			r.Sample.Spec, r.Sample.Seed, r.Listed, r.Sample.Of)
+	}
 	fmt.Fprintf(w, "records %d  to verify %d  skipped %d", r.Listed, r.ToVerify, r.Skipped)
 	if r.ReadErrors > 0 {
 		fmt.Fprintf(w, "  unreadable now %d (error rows unless the archive answers then)", r.ReadErrors)

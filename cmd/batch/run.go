@@ -63,6 +63,8 @@ func runFlags() []runFlag {
 		{"assure-url", "api.base_url", "base URL of the Assure API (or an emulator/proxy)"},
 		{"token-url", "api.token_url", "OAuth2 token URL"},
 		{"max-duration", "run.max_duration", "time budget: stop intake in time to drain before it ends"},
+		{"sample", "run.sample", "verify a sample: N records or P% of the shard, stratified by previous status and document id"},
+		{"seed", "run.sample_seed", "the sample's seed"},
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"reverify/internal/pipeline"
 	"reverify/internal/privacy"
 	"reverify/internal/report"
+	"reverify/internal/sample"
 	"reverify/internal/source"
 )
 
@@ -125,7 +126,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger, progress fun
 		return nil, fault.Mark(fault.Config, err)
 	}
 	a.pipeline, err = pipeline.New(pipelineOptions(cfg, log), pipeline.Deps{
-		Archive: archive, API: client, Meter: a.meter, Rows: a.writer, Results: a.out,
+		Archive: sampled(cfg, archive, a.shard, a.count), API: client, Meter: a.meter, Rows: a.writer, Results: a.out,
 		Journal: a.journal, Dossiers: a.dossiers, Resume: a.resume, Progress: progress,
 	})
 	return a, err
@@ -192,6 +193,9 @@ func definition(ctx context.Context, cfg config.Config, archive *source.Archive,
 		DownloadResults: cfg.Output.DownloadResults, PersonalData: string(cfg.Output.PersonalData),
 		HashKeyID: hashKeyID(cfg), CreatedAt: time.Now().UTC(),
 	}
+	if spec, _ := sample.Parse(cfg.Run.Sample); !spec.None() { // validated
+		d.Sample, d.SampleSeed = spec.String(), cfg.Run.SampleSeed
+	}
 	if cfg.Run.DryRun {
 		d.BaseURL, d.TokenURL = "bundled emulator", "bundled emulator"
 	}
@@ -227,6 +231,16 @@ func assureConfig(cfg config.Config) assure.Config {
 		c.Rate, c.Adaptive = 0, assure.AdaptiveRate{Max: ceiling, Start: start}
 	}
 	return c
+}
+
+// sampled is the archive as run.sample chooses it for shard k of n: the
+// archive itself when there is no sample.
+func sampled(cfg config.Config, archive *source.Archive, k, n int) pipeline.Archive {
+	spec, _ := sample.Parse(cfg.Run.Sample) // validated
+	if spec.None() {
+		return archive
+	}
+	return sample.New(archive, spec, cfg.Run.SampleSeed, func(id string) bool { return pipeline.InShard(id, k, n) })
 }
 
 // sourceConfig maps the source section onto the archive's configuration.

@@ -52,6 +52,11 @@ type RunConfig struct {
 	// attempt re-attempts: none, retryable or all (timeout rows are always
 	// polled again).
 	Redrive pipeline.Redrive `yaml:"redrive"`
+	// Sample chooses a seeded sample stratified by previous status and
+	// document id: "N" records or "P%" of the shard ("": every record).
+	// SampleSeed seeds it. Both are part of the run's definition.
+	Sample     string `yaml:"sample"`
+	SampleSeed int64  `yaml:"sample_seed"`
 }
 
 // SourceConfig describes the archive of images.
@@ -188,6 +193,7 @@ func defaults() Config {
 			GracePeriod: 20 * time.Second,
 			LeaseTTL:    time.Minute,
 			Redrive:     pipeline.RedriveNone,
+			SampleSeed:  1,
 		},
 		Source: SourceConfig{
 			Archive:            "./archive",

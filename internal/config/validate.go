@@ -14,6 +14,7 @@ import (
 	"reverify/internal/pictureid"
 	"reverify/internal/pipeline"
 	"reverify/internal/privacy"
+	"reverify/internal/sample"
 )
 
 // Validate checks every field and returns all problems as Errors, one per
@@ -52,6 +53,9 @@ func (r RunConfig) validate(v *Errors) {
 	}
 	if !r.Redrive.Valid() {
 		v.add("run.redrive", fmt.Sprintf("must be none, retryable or all (got %q)", r.Redrive))
+	}
+	if _, err := sample.Parse(r.Sample); err != nil {
+		v.add("run.sample", err.Error())
 	}
 }
 

@@ -54,6 +54,10 @@ type Definition struct {
 	// run's hashes all join: empty under the other policies.
 	PersonalData string `json:"output_personal_data,omitempty"`
 	HashKeyID    string `json:"output_hash_key_id,omitempty"`
+	// Sample and SampleSeed are run.sample (canonical: "N" or "P%") and
+	// run.sample_seed; empty and 0 without a sample.
+	Sample     string `json:"run_sample,omitempty"`
+	SampleSeed int64  `json:"run_sample_seed,omitempty"`
 
 	// When the first attempt recorded it.
 	CreatedAt time.Time `json:"created_at"`
@@ -84,6 +88,8 @@ func (d Definition) settings() [][2]string {
 		{"output.download_results", strconv.FormatBool(d.DownloadResults)},
 		{"output.personal_data", cmp.Or(d.PersonalData, definitionPersonalDataBefore)},
 		{"the hash key (output.hash_key_file; its key id)", d.HashKeyID},
+		{"run.sample", d.Sample},
+		{"run.sample_seed", strconv.FormatInt(d.SampleSeed, 10)},
 	}
 }
 

@@ -118,3 +118,42 @@ func TestPlanSaysWhatTheRunDoes(t *testing.T) {
 	assert.Contains(t, res.Stdout, "wall time about")
 	assert.Contains(t, res.Stdout, "at api.max_rate")
 }
+
+// --sample: the run verifies the sample only (one row per chosen record),
+// a rerun takes the same sample (nothing more paid), another sample under
+// the same run id is refused, and plan shows the sample.
+func TestSampleIsPartOfTheRun(t *testing.T) {
+	emu := StartEmulator(t, nil)
+	arch := WriteSpecimen(t, SpecimenSpec{Count: 60, Seed: seedPlan})
+	out := filepath.Join(t.TempDir(), "out")
+	spec := RunSpec{Emulator: emu, Source: arch.URI, Output: out, RunID: "sampled", Args: []string{"--sample", "12", "--seed", "5"}}
+
+	_, plan := planLines(t, spec, "--offline")
+	assert.EqualValues(t, 12, plan["records"])
+	require.Contains(t, plan, "sample")
+	assert.EqualValues(t, 60, plan["sample"].(map[string]any)["of_records"])
+
+	res := RunBatch(t, spec)
+	require.Contains(t, []int{ExitOK, ExitIncomplete}, res.ExitCode, res.String())
+	rows := ReadRows(t, out)
+	require.Len(t, rows, 12, "one row per sampled record")
+	expected := map[string]string{}
+	for _, e := range arch.Expected {
+		expected[e.RecordID] = e.Outcome
+	}
+	for _, r := range rows {
+		assert.Equal(t, expected[r.RecordID], r.Outcome, r.RecordID)
+	}
+	started := emu.Counters().VerificationsStarted
+	assert.EqualValues(t, plan["to_verify"], started)
+
+	again := RunBatch(t, spec)
+	assert.Equal(t, res.ExitCode, again.ExitCode)
+	assert.Len(t, ReadRows(t, out), 12, "the same sample")
+	assert.Equal(t, started, emu.Counters().VerificationsStarted, "nothing paid again")
+
+	spec.Args = []string{"--sample", "13", "--seed", "5"}
+	refused := RunBatch(t, spec)
+	RequireExit(t, refused, ExitUsage)
+	assert.Contains(t, refused.Stderr, `run.sample: "12" at the first attempt, "13" now`)
+}
