@@ -92,19 +92,20 @@ func (m *Main) planCmd(ctx context.Context, args []string) int {
 type planReport struct {
 	Kind string `json:"kind"`
 	pipeline.PlanResult
-	Shard          int         `json:"shard"`
-	ShardCount     int         `json:"shard_count"`
-	DryRun         bool        `json:"dry_run"`
-	DocumentsCheck string      `json:"document_ids_checked"` // yes, no (offline), no (unavailable)
-	APICalls       int64       `json:"api_calls"`
-	Rate           float64     `json:"rate"`
-	RateMode       string      `json:"rate_mode"`
-	WallS          float64     `json:"wall_s"`
-	WallAtMaxS     *float64    `json:"wall_at_max_rate_s,omitempty"`
-	MaxDurationS   float64     `json:"max_duration_s,omitempty"`
-	Sample         *planSample `json:"sample,omitempty"`
-	UnitPrice      *float64    `json:"unit_price,omitempty"`
-	Cost           *float64    `json:"cost,omitempty"`
+	Shard          int           `json:"shard"`
+	ShardCount     int           `json:"shard_count"`
+	DryRun         bool          `json:"dry_run"`
+	DocumentsCheck string        `json:"document_ids_checked"` // yes, no (offline), no (unavailable)
+	APICalls       int64         `json:"api_calls"`
+	Rate           float64       `json:"rate"`
+	RateMode       string        `json:"rate_mode"`
+	WallS          float64       `json:"wall_s"`
+	WallAtMaxS     *float64      `json:"wall_at_max_rate_s,omitempty"`
+	MaxDurationS   float64       `json:"max_duration_s,omitempty"`
+	Sample         *planSample   `json:"sample,omitempty"`
+	Verified       *planVerified `json:"already_verified,omitempty"`
+	UnitPrice      *float64      `json:"unit_price,omitempty"`
+	Cost           *float64      `json:"cost,omitempty"`
 }
 
 func (m *Main) plan(ctx context.Context, cfg config.Config, log *slog.Logger, offline bool, unitPrice float64, jsonOut bool) (int, error) {
@@ -140,7 +141,10 @@ func (m *Main) plan(ctx context.Context, cfg config.Config, log *slog.Logger, of
 		_, err := fmt.Fprintf(m.Stdout, "skip %s (%s): %s: %s\n", s.RecordID, s.Origin, strings.Join(s.Codes, ","), s.Detail)
 		return err
 	}
-	listed := sampled(cfg, archive, shard, count)
+	listed, skipping, err := selection(ctx, cfg, archive, shard, count)
+	if err != nil {
+		return exitFor(err), err
+	}
 	res, err := pipeline.Plan(ctx, listed, pipeline.PlanOptions{Shard: shard, ShardCount: count, Limit: cfg.Run.Limit,
 		Workers: cfg.Concurrency.Uploads, Documents: documents}, onSkip)
 	if err != nil {
@@ -148,6 +152,11 @@ func (m *Main) plan(ctx context.Context, cfg config.Config, log *slog.Logger, of
 		return exitFor(err), err
 	}
 	rep.PlanResult = res
+	if skipping != nil {
+		since, _ := cfg.Run.VerifiedSince()
+		rep.Verified = &planVerified{Since: since.Format(time.RFC3339), History: cmp.Or(cfg.Run.History, cfg.Output.URI),
+			Records: skipping.Dropped()}
+	}
 	if sa, ok := listed.(*sample.Archive); ok {
 		pop, _ := sa.Population()
 		rep.Sample = &planSample{Of: pop, Spec: cfg.Run.Sample, Seed: cfg.Run.SampleSeed}
@@ -196,6 +205,13 @@ type planSample struct {
 	Of   int64  `json:"of_records"` // the shard's records it was chosen from
 }
 
+// planVerified says how many records run.skip_verified_since leaves out.
+type planVerified struct {
+	Since   string `json:"since"`
+	History string `json:"history"`
+	Records int64  `json:"records"`
+}
+
 // planDocumentIDs asks the API (or the bundled emulator, in a dry run) for
 // PictureID's document ids: a token and one list call.
 func planDocumentIDs(ctx context.Context, cfg config.Config, log *slog.Logger) (map[int]bool, error) {
@@ -224,6 +240,9 @@ func renderPlan(w io.Writer, r planReport, cfg config.Config) {
 		mode = "  DRY RUN (bundled emulator)"
 	}
 	fmt.Fprintf(w, "plan  shard %d of %d%s  (nothing was paid; the output was not touched)\n", r.Shard, r.ShardCount, mode)
+	if v := r.Verified; v != nil {
+		fmt.Fprintf(w, "already verified since %s in %s: %d records, left out\n", v.Since, v.History, v.Records)
+	}
 	if r.Sample != nil {
 		fmt.Fprintf(w, "sample %s (seed %d): %d of the shard's %d records, stratified by previous status and document id\n",
 			r.Sample.Spec, r.Sample.Seed, r.Listed, r.Sample.Of)

@@ -65,6 +65,8 @@ func runFlags() []runFlag {
 		{"max-duration", "run.max_duration", "time budget: stop intake in time to drain before it ends"},
 		{"sample", "run.sample", "verify a sample: N records or P% of the shard, stratified by previous status and document id"},
 		{"seed", "run.sample_seed", "the sample's seed"},
+		{"skip-verified-since", "run.skip_verified_since", "leave out records with a final row since this date (YYYY-MM-DD) in earlier runs under --history"},
+		{"history", "run.history", "the output whose runs --skip-verified-since reads (default: --output)"},
 	}
 }
 
@@ -447,6 +449,9 @@ func (m *Main) summarize(ctx context.Context, a *attempt, res pipeline.Result, t
 			"effective_rate":        cfg.EffectiveRate(),
 			"rate_mode":             rateMode(cfg),
 		}}
+	if a.skipping != nil {
+		sum.RunStats.Extra["already_verified_records"] = a.skipping.Dropped()
+	}
 	sum.RunStats.SetTimes(runStart, res.Finished, totals.Records)
 	if dc, err := pipeline.DossierCounts(sctx, a.out, []string{report.DossierLogPrefix(cfg.Run.RunID, a.shard, a.count)},
 		report.CleanupLogPrefix(cfg.Run.RunID)); err != nil {

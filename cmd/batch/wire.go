@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,8 +39,9 @@ type attempt struct {
 	dossiers     *journal.Writer // the dossier log: the evidence of deletion
 	writer       *report.Writer
 	pipeline     *pipeline.Pipeline
-	emulator     *servedEmulator // dry runs only
-	lease        *lease.Lease    // the run shard's: one writer at a time
+	skipping     *sample.Skipping // run.skip_verified_since (nil: not set)
+	emulator     *servedEmulator  // dry runs only
+	lease        *lease.Lease     // the run shard's: one writer at a time
 }
 
 // wire builds an attempt. Its errors say, through package fault, whether the
@@ -125,8 +127,15 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger, progress fun
 	if a.writer, err = report.NewWriter(a.out, writerConfig(cfg, a.shard, a.count, a.id, a.journal.Committed)); err != nil {
 		return nil, fault.Mark(fault.Config, err)
 	}
+	listed, skipping, err := selection(ctx, cfg, archive, a.shard, a.count)
+	if err != nil {
+		return nil, err
+	}
+	if skipping != nil {
+		a.skipping = skipping
+	}
 	a.pipeline, err = pipeline.New(pipelineOptions(cfg, log), pipeline.Deps{
-		Archive: sampled(cfg, archive, a.shard, a.count), API: client, Meter: a.meter, Rows: a.writer, Results: a.out,
+		Archive: listed, API: client, Meter: a.meter, Rows: a.writer, Results: a.out,
 		Journal: a.journal, Dossiers: a.dossiers, Resume: a.resume, Progress: progress,
 	})
 	return a, err
@@ -196,6 +205,10 @@ func definition(ctx context.Context, cfg config.Config, archive *source.Archive,
 	if spec, _ := sample.Parse(cfg.Run.Sample); !spec.None() { // validated
 		d.Sample, d.SampleSeed = spec.String(), cfg.Run.SampleSeed
 	}
+	if since, ok := cfg.Run.VerifiedSince(); ok {
+		d.SkipVerifiedSince = since.Format(time.RFC3339)
+		d.History = cmp.Or(cfg.Run.History, cfg.Output.URI)
+	}
 	if cfg.Run.DryRun {
 		d.BaseURL, d.TokenURL = "bundled emulator", "bundled emulator"
 	}
@@ -233,14 +246,34 @@ func assureConfig(cfg config.Config) assure.Config {
 	return c
 }
 
-// sampled is the archive as run.sample chooses it for shard k of n: the
-// archive itself when there is no sample.
-func sampled(cfg config.Config, archive *source.Archive, k, n int) pipeline.Archive {
-	spec, _ := sample.Parse(cfg.Run.Sample) // validated
-	if spec.None() {
-		return archive
+// selection is the archive a run of shard k of n lists: without the
+// records verified lately in earlier runs (run.skip_verified_since), then
+// the sample of the rest (run.sample); the archive itself when neither is
+// set. skipping is nil without run.skip_verified_since.
+func selection(ctx context.Context, cfg config.Config, archive *source.Archive, k, n int) (listed pipeline.Archive, skipping *sample.Skipping, err error) {
+	keep := func(id string) bool { return pipeline.InShard(id, k, n) }
+	var inner sample.Lister = archive
+	if since, ok := cfg.Run.VerifiedSince(); ok {
+		history := cmp.Or(cfg.Run.History, cfg.Output.URI)
+		store, err := blob.NewOpener(cfg.OutputS3()).Open(ctx, history)
+		if err != nil {
+			return nil, nil, fault.Mark(fault.Config, fmt.Errorf("run.history: %w", err))
+		}
+		verified, err := report.VerifiedSince(ctx, store, since, cfg.Run.RunID)
+		if err != nil {
+			return nil, nil, fault.Mark(fault.Abort, fmt.Errorf("run.skip_verified_since: %w", err))
+		}
+		skipping = sample.NewSkipping(archive, verified.Has, keep)
+		inner = skipping
 	}
-	return sample.New(archive, spec, cfg.Run.SampleSeed, func(id string) bool { return pipeline.InShard(id, k, n) })
+	spec, _ := sample.Parse(cfg.Run.Sample) // validated
+	if !spec.None() {
+		return sample.New(inner, spec, cfg.Run.SampleSeed, keep), skipping, nil
+	}
+	if skipping != nil {
+		return skipping, skipping, nil
+	}
+	return archive, nil, nil
 }
 
 // sourceConfig maps the source section onto the archive's configuration.

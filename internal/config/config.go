@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"time"
 
 	"reverify/internal/assure"
@@ -57,6 +58,26 @@ type RunConfig struct {
 	// SampleSeed seeds it. Both are part of the run's definition.
 	Sample     string `yaml:"sample"`
 	SampleSeed int64  `yaml:"sample_seed"`
+	// SkipVerifiedSince (a date, YYYY-MM-DD, or an RFC 3339 time) leaves
+	// out the records that have a final row completed since then in an
+	// earlier run under History (an output root; "": output.uri). Both are
+	// part of the run's definition.
+	SkipVerifiedSince string `yaml:"skip_verified_since"`
+	History           string `yaml:"history"`
+}
+
+// VerifiedSince is run.skip_verified_since as a time (ok false: not set or
+// not valid; Validate says which).
+func (r RunConfig) VerifiedSince() (time.Time, bool) {
+	v := strings.TrimSpace(r.SkipVerifiedSince)
+	if v == "" {
+		return time.Time{}, false
+	}
+	if t, err := time.Parse("2006-01-02", v); err == nil {
+		return t, true
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	return t.UTC(), err == nil
 }
 
 // SourceConfig describes the archive of images.

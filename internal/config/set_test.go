@@ -17,7 +17,7 @@ func TestKeysMatchTheSchema(t *testing.T) {
 			p + ".sse", p + ".kms_key_id"}
 	}
 	var want []string
-	want = append(want, "run.run_id", "run.shard", "run.shard_count", "run.limit", "run.dry_run", "run.max_duration", "run.grace_period", "run.lease_ttl", "run.redrive", "run.sample", "run.sample_seed",
+	want = append(want, "run.run_id", "run.shard", "run.shard_count", "run.limit", "run.dry_run", "run.max_duration", "run.grace_period", "run.lease_ttl", "run.redrive", "run.sample", "run.sample_seed", "run.skip_verified_since", "run.history",
 		"source.archive", "source.manifest", "source.default_document_id", "source.default_process_type",
 		"source.max_image_bytes", "source.max_pixels", "source.min_width", "source.min_height")
 	want = append(want, s3("source.s3")...)

@@ -57,6 +57,16 @@ func (r RunConfig) validate(v *Errors) {
 	if _, err := sample.Parse(r.Sample); err != nil {
 		v.add("run.sample", err.Error())
 	}
+	if _, ok := r.VerifiedSince(); !ok && strings.TrimSpace(r.SkipVerifiedSince) != "" {
+		v.add("run.skip_verified_since", fmt.Sprintf("want a date (2026-01-31) or an RFC 3339 time (got %q)", r.SkipVerifiedSince))
+	}
+	if r.History != "" {
+		if _, err := blob.Parse(r.History); err != nil {
+			v.add("run.history", err.Error())
+		} else if strings.TrimSpace(r.SkipVerifiedSince) == "" {
+			v.add("run.history", "is read only with run.skip_verified_since: set that too, or leave this empty")
+		}
+	}
 }
 
 func validRunID(id string) bool {

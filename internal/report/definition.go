@@ -58,6 +58,10 @@ type Definition struct {
 	// run.sample_seed; empty and 0 without a sample.
 	Sample     string `json:"run_sample,omitempty"`
 	SampleSeed int64  `json:"run_sample_seed,omitempty"`
+	// SkipVerifiedSince (RFC 3339) and History are
+	// run.skip_verified_since and the output it reads; empty without.
+	SkipVerifiedSince string `json:"run_skip_verified_since,omitempty"`
+	History           string `json:"run_history,omitempty"`
 
 	// When the first attempt recorded it.
 	CreatedAt time.Time `json:"created_at"`
@@ -90,6 +94,8 @@ func (d Definition) settings() [][2]string {
 		{"the hash key (output.hash_key_file; its key id)", d.HashKeyID},
 		{"run.sample", d.Sample},
 		{"run.sample_seed", strconv.FormatInt(d.SampleSeed, 10)},
+		{"run.skip_verified_since", d.SkipVerifiedSince},
+		{"run.history", d.History},
 	}
 }
 

@@ -341,7 +341,7 @@ total         2  100.0%
 // name Row's columns with Row's types and tags.
 func TestProjectionsMatchRow(t *testing.T) {
 	row := reflect.TypeFor[Row]()
-	for _, p := range []reflect.Type{reflect.TypeFor[summaryCols](), reflect.TypeFor[recordIDOnly](), reflect.TypeFor[changedCols]()} {
+	for _, p := range []reflect.Type{reflect.TypeFor[summaryCols](), reflect.TypeFor[recordIDOnly](), reflect.TypeFor[changedCols](), reflect.TypeFor[verifiedCols]()} {
 		for i := range p.NumField() {
 			f := p.Field(i)
 			rf, ok := row.FieldByName(f.Name)

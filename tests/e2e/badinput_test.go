@@ -412,6 +412,7 @@ func TestBadInput(t *testing.T) {
 			"run.run_id": `"bad id!"`, "run.shard": `"7/3"`, "run.shard_count": "0", "run.limit": "-1",
 			"run.dry_run": `"yes"`, "run.max_duration": "-1s", "run.grace_period": "soon", "run.lease_ttl": "0s", "run.redrive": "some",
 			"run.sample": `"half"`, "run.sample_seed": "many",
+			"run.skip_verified_since": "yesterday", "run.history": `"ftp://example/history"`,
 			"source.archive": `"ftp://example/archive"`, "source.manifest": "records.txt",
 			"source.default_document_id": "0", "source.default_process_type": "passport",
 			"source.max_image_bytes": "1.5GiB", "source.max_pixels": "0", "source.min_width": "-1", "source.min_height": "-2",

@@ -157,3 +157,38 @@ func TestSampleIsPartOfTheRun(t *testing.T) {
 	RequireExit(t, refused, ExitUsage)
 	assert.Contains(t, refused.Stderr, `run.sample: "12" at the first attempt, "13" now`)
 }
+
+// --skip-verified-since: a second run under the same output leaves out the
+// records the first one verified (final rows since the date): it pays for
+// nothing, and writes rows only for the records that had none final; plan
+// says how many are left out. A date after the first run leaves out none.
+func TestSkipVerifiedSinceIsIncremental(t *testing.T) {
+	emu := StartEmulator(t, nil)
+	arch := WriteSpecimen(t, SpecimenSpec{Count: 40, Seed: seedPlan})
+	out := filepath.Join(t.TempDir(), "out")
+	first := RunSpec{Emulator: emu, Source: arch.URI, Output: out, RunID: "nightly-1"}
+	RequireExit(t, RunBatch(t, first), ExitIncomplete)
+	paid := emu.Counters().VerificationsStarted
+	require.EqualValues(t, arch.NonSkipped(), paid)
+
+	second := RunSpec{Emulator: emu, Source: arch.URI, Output: out, RunID: "nightly-2",
+		Args: []string{"--skip-verified-since", "2020-01-01"}}
+	_, plan := planLines(t, second, "--offline")
+	require.Contains(t, plan, "already_verified")
+	assert.EqualValues(t, arch.NonSkipped(), plan["already_verified"].(map[string]any)["records"])
+	assert.EqualValues(t, 40-arch.NonSkipped(), plan["records"])
+	assert.EqualValues(t, 0, plan["to_verify"])
+
+	RequireExit(t, RunBatch(t, second), ExitIncomplete) // the skipped records again
+	assert.Equal(t, paid, emu.Counters().VerificationsStarted, "nothing paid again")
+	sums := ReadSummaries(t, filepath.Join(out, "runs", "nightly-2"))
+	require.Len(t, sums, 1)
+	assert.EqualValues(t, 40-arch.NonSkipped(), sums[0].Records, "rows only for the records without a final row")
+	assert.EqualValues(t, arch.NonSkipped(), sums[0].Extra["already_verified_records"])
+
+	future := RunSpec{Emulator: emu, Source: arch.URI, Output: out, RunID: "nightly-3",
+		Args: []string{"--skip-verified-since", "2999-01-01"}}
+	_, none := planLines(t, future, "--offline")
+	assert.EqualValues(t, 40, none["records"], "nothing verified since then")
+	assert.EqualValues(t, 0, none["already_verified"].(map[string]any)["records"])
+}
