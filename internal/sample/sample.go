@@ -187,13 +187,15 @@ func (a *Archive) Records(ctx context.Context, fn func(source.Record) error) err
 			return fn(r)
 		}
 		q := counts[stratum(&r)]
-		if q == nil {
-			return errors.New("sample: the archive changed between its two readings (a record of a stratum not counted)")
+		if q == nil || q.seen >= q.size {
+			// Not silently dropped: the sample would no longer be the one
+			// counted.
+			return fmt.Errorf("%w: sample: the archive changed between its two readings (more records of a previous status and document id than counted); rerun once it stays the same", source.ErrAbort)
 		}
 		// Algorithm S: take it with chance (still to take) / (still to see).
 		left := q.size - q.seen
 		q.seen++
-		if left <= 0 || q.taken >= q.take {
+		if q.taken >= q.take {
 			return nil
 		}
 		if draw(a.seed, r.ID)*float64(left) >= float64(q.take-q.taken) {

@@ -124,3 +124,29 @@ func TestParse(t *testing.T) {
 	}
 	assert.Equal(t, "12.5%", Spec{Percent: 12.5}.String())
 }
+
+// growing lists one more record at each reading.
+type growing struct{ n *int }
+
+func (g growing) Records(_ context.Context, fn func(source.Record) error) error {
+	*g.n++
+	for i := range 10 + *g.n {
+		if err := fn(source.Record{ID: fmt.Sprintf("r%d", i), PreviousStatus: "accepted", DocumentID: 1}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (growing) Load(context.Context, source.Record) (*source.Images, []source.Problem, error) {
+	return nil, nil, nil
+}
+
+// An archive that changes between the two readings stops the listing
+// (the sample would not be the one counted), instead of dropping records.
+func TestAChangedArchiveStops(t *testing.T) {
+	n := 0
+	err := New(growing{&n}, Spec{Count: 3}, 1, nil).Records(context.Background(), func(source.Record) error { return nil })
+	require.ErrorIs(t, err, source.ErrAbort)
+	assert.ErrorContains(t, err, "changed between its two readings")
+}
