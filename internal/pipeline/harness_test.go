@@ -160,14 +160,23 @@ type attemptHooks struct {
 	redrive pipeline.Redrive
 }
 
+// openArchive opens the specimen archive as batch run does (folder layout,
+// document id 137 and documentSelfie by default).
+func (h *harness) openArchive() *source.Archive {
+	h.t.Helper()
+	arch, err := source.Open(context.Background(), blob.NewOpener(blob.S3Options{}), source.Config{
+		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: pictureid.ProcessDocumentSelfie,
+	})
+	require.NoError(h.t, err)
+	return arch
+}
+
 // attempt runs one attempt the way batch run wires it: journal, resume
 // state, report writer whose commits are journaled.
 func (h *harness) attempt(ctx context.Context, opt pipeline.Options, hooks attemptHooks) (pipeline.Result, error) {
 	h.t.Helper()
-	arch, err := source.Open(ctx, blob.NewOpener(blob.S3Options{}), source.Config{
-		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: pictureid.ProcessDocumentSelfie,
-	})
-	require.NoError(h.t, err)
+	arch := h.openArchive()
+	var err error
 	meter := pipeline.NewMeter(nil)
 	var mutate []func(*assure.Config)
 	if hooks.client != nil {

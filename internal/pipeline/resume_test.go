@@ -116,10 +116,7 @@ func TestFinalRowIsOnStorageBeforeTheDossierIsDeleted(t *testing.T) {
 	ctx := context.Background()
 	out := checkpointStore{h.out} // cannot append: the journal checkpoints
 	const runID = "run-s3"
-	arch, err := source.Open(ctx, blob.NewOpener(blob.S3Options{}), source.Config{
-		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: pictureid.ProcessDocumentSelfie,
-	})
-	require.NoError(t, err)
+	arch := h.openArchive()
 	meter := pipeline.NewMeter(nil)
 	attempt := report.AttemptID(1, time.Now())
 	// Checkpoints every 20 ms: a dossier is deleted only after the
@@ -181,10 +178,7 @@ func TestResumeReplacesAnUnstartedProcessAndPollsAStartedOne(t *testing.T) {
 	h := newHarness(t, 12, func(c *emulator.Config) { c.TransactionExpiry = 15 * time.Minute })
 	ctx := context.Background()
 	const runID = "run-expiry"
-	arch, err := source.Open(ctx, blob.NewOpener(blob.S3Options{}), source.Config{
-		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: pictureid.ProcessDocumentSelfie,
-	})
-	require.NoError(t, err)
+	arch := h.openArchive()
 	recs := acceptedRecords(t, h, arch, 2)
 
 	// The earlier attempt: both records got a dossier and a process with
@@ -224,10 +218,7 @@ func TestAttemptKilledBeforeItsFirstCheckpointIsReconciled(t *testing.T) {
 	h := newHarness(t, 12, nil)
 	ctx := context.Background()
 	const runID = "run-early-kill"
-	arch, err := source.Open(ctx, blob.NewOpener(blob.S3Options{}), source.Config{
-		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: pictureid.ProcessDocumentSelfie,
-	})
-	require.NoError(t, err)
+	arch := h.openArchive()
 	out := checkpointStore{h.out} // the same folder, written as on S3
 	now := time.Now()
 	j, _, err := pipeline.BeginAttempt(ctx, out, runID, 0, 1, journal.NewState(), now, time.Hour)
@@ -262,10 +253,7 @@ func TestAFinalEntryAloneNamesTheDossierToDelete(t *testing.T) {
 	h := newHarness(t, 12, nil)
 	ctx := context.Background()
 	const runID = "run-final-alone"
-	arch, err := source.Open(ctx, blob.NewOpener(blob.S3Options{}), source.Config{
-		Archive: h.archive.URI(), DefaultDocumentID: 137, DefaultProcessType: pictureid.ProcessDocumentSelfie,
-	})
-	require.NoError(t, err)
+	arch := h.openArchive()
 	out := checkpointStore{h.out}
 	prefix := report.JournalPrefix(runID, 0, 1)
 	// Attempt 1: two verifications started, nothing on storage but the run
