@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -32,49 +31,19 @@ flags:
 
 // reportCmd implements `batch report`.
 func (m *Main) reportCmd(ctx context.Context, args []string) int {
-	fs := m.flagSet("batch report", reportUsage)
-	asJSON := fs.Bool("json", false, "print the summaries as a JSON array instead of tables")
-	runID := fs.String("run-id", "", "summarise only this run")
-	changed := fs.Bool("changed", false, "list the records whose outcome moved from the previous outcome instead of summarising")
-	var s3 blob.S3Options
-	fs.StringVar(&s3.Endpoint, "s3-endpoint", "", s3EndpointHelp)
-	fs.StringVar(&s3.Region, "s3-region", "", s3RegionHelp)
-	fs.BoolVar(&s3.PathStyle, "s3-path-style", false, s3PathStyleHelp)
-
-	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return ExitOK
+	c := m.newOutputCmd("batch report", reportUsage, "summarise only this run")
+	asJSON := c.fs.Bool("json", false, "print the summaries as a JSON array instead of tables")
+	changed := c.fs.Bool("changed", false, "list the records whose outcome moved from the previous outcome instead of summarising")
+	store, code, ok := c.open(ctx, m, args)
+	if !ok {
+		return code
 	}
-	if err != nil {
-		return ExitUsage // the flag package has printed the error and usage
-	}
-	if len(pos) != 1 {
-		fmt.Fprintf(m.Stderr, "batch report: need exactly one <output-uri>, got %d\n\n", len(pos))
-		fs.Usage()
-		return ExitUsage
-	}
-	uri := pos[0]
-	if *runID != "" {
-		if err := report.ValidateRunID(*runID); err != nil {
-			fmt.Fprintf(m.Stderr, "batch report: --run-id: %v\n", err)
-			return ExitUsage
-		}
-	}
-	loc, err := blob.Parse(uri)
-	if err != nil {
-		fmt.Fprintf(m.Stderr, "batch report: output: %v\n", err)
-		return ExitUsage
-	}
-
-	store, err := blob.NewOpener(s3).OpenLocation(ctx, loc)
-	if err != nil {
-		fmt.Fprintf(m.Stderr, "batch report: open %s: %v\n", loc, err)
-		return ExitFatal
-	}
+	runID := c.runID
 	if *changed {
-		return m.reportChanged(ctx, store, *runID, *asJSON)
+		return m.reportChanged(ctx, c, store, *asJSON)
 	}
 	var sums []report.Summary
+	var err error
 	if *runID != "" {
 		var s report.Summary
 		s, err = report.SummarizeRun(ctx, store, *runID)
@@ -82,18 +51,8 @@ func (m *Main) reportCmd(ctx context.Context, args []string) int {
 	} else {
 		sums, err = report.Summarize(ctx, store)
 	}
-	if errors.Is(err, report.ErrNoOutput) {
-		what := "report output"
-		if *runID != "" {
-			what = fmt.Sprintf("output of run %q", *runID)
-		}
-		fmt.Fprintf(m.Stderr, "batch report: no %s at %s (expected %s)\n", what, store.URI(),
-			store.KeyURI("runs/<run_id>/shard-<K>-of-<N>/part-*.parquet"))
-		return ExitFatal
-	}
 	if err != nil {
-		fmt.Fprintf(m.Stderr, "batch report: %v\n", err)
-		return ExitFatal
+		return c.fail(m, store, err)
 	}
 
 	// The dossiers of each run, from every shard's dossier log and the
@@ -122,37 +81,27 @@ func (m *Main) reportCmd(ctx context.Context, args []string) int {
 
 // reportChanged prints the rows whose outcome changed (report.EachChanged),
 // as they are read.
-func (m *Main) reportChanged(ctx context.Context, store blob.Store, runID string, asJSON bool) int {
+func (m *Main) reportChanged(ctx context.Context, c *outputCmd, store blob.Store, asJSON bool) int {
 	w := bufio.NewWriter(m.Stdout)
 	enc := json.NewEncoder(w)
 	if !asJSON {
 		fmt.Fprintln(w, "run_id\tshard\trecord_id\tprevious_outcome\toutcome\treason")
 	}
 	n := 0
-	err := report.EachChanged(ctx, store, runID, func(c report.Changed) error {
+	err := report.EachChanged(ctx, store, *c.runID, func(ch report.Changed) error {
 		n++
 		if asJSON {
-			return enc.Encode(c)
+			return enc.Encode(ch)
 		}
-		_, err := fmt.Fprintf(w, "%s\t%d-of-%d\t%s\t%s\t%s\t%s\n", c.RunID, c.Shard, c.Shards,
-			tsvField(c.RecordID), tsvField(c.Previous), c.Outcome, c.Reason)
+		_, err := fmt.Fprintf(w, "%s\t%d-of-%d\t%s\t%s\t%s\t%s\n", ch.RunID, ch.Shard, ch.Shards,
+			tsvField(ch.RecordID), tsvField(ch.Previous), ch.Outcome, ch.Reason)
 		return err
 	})
 	if ferr := w.Flush(); err == nil {
 		err = ferr
 	}
-	if errors.Is(err, report.ErrNoOutput) {
-		what := "report output"
-		if runID != "" {
-			what = fmt.Sprintf("output of run %q", runID)
-		}
-		fmt.Fprintf(m.Stderr, "batch report: no %s at %s (expected %s)\n", what, store.URI(),
-			store.KeyURI("runs/<run_id>/shard-<K>-of-<N>/part-*.parquet"))
-		return ExitFatal
-	}
 	if err != nil {
-		fmt.Fprintf(m.Stderr, "batch report: %v\n", err)
-		return ExitFatal
+		return c.fail(m, store, err)
 	}
 	fmt.Fprintf(m.Stderr, "batch report: %d records whose outcome changed\n", n)
 	return ExitOK

@@ -3,9 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
+	"io"
 
 	"reverify/internal/blob"
 	"reverify/internal/report"
@@ -26,57 +25,19 @@ flags:
 
 // verifyCmd implements `batch verify-output`.
 func (m *Main) verifyCmd(ctx context.Context, args []string) int {
-	fs := m.flagSet("batch verify-output", verifyUsage)
-	asJSON := fs.Bool("json", false, "print the checks as a JSON array")
-	runID := fs.String("run-id", "", "check only this run")
-	var s3 blob.S3Options
-	fs.StringVar(&s3.Endpoint, "s3-endpoint", "", s3EndpointHelp)
-	fs.StringVar(&s3.Region, "s3-region", "", s3RegionHelp)
-	fs.BoolVar(&s3.PathStyle, "s3-path-style", false, s3PathStyleHelp)
-	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return ExitOK
+	c := m.newOutputCmd("batch verify-output", verifyUsage, "check only this run")
+	asJSON := c.fs.Bool("json", false, "print the checks as a JSON array")
+	store, code, ok := c.open(ctx, m, args)
+	if !ok {
+		return code
 	}
+	checks, err := report.VerifyOutput(ctx, store, *c.runID)
 	if err != nil {
-		return ExitUsage
-	}
-	if len(pos) != 1 {
-		fmt.Fprintf(m.Stderr, "batch verify-output: need exactly one <output-uri>, got %d\n\n", len(pos))
-		fs.Usage()
-		return ExitUsage
-	}
-	if *runID != "" {
-		if err := report.ValidateRunID(*runID); err != nil {
-			fmt.Fprintf(m.Stderr, "batch verify-output: --run-id: %v\n", err)
-			return ExitUsage
-		}
-	}
-	loc, err := blob.Parse(pos[0])
-	if err != nil {
-		fmt.Fprintf(m.Stderr, "batch verify-output: output: %v\n", err)
-		return ExitUsage
-	}
-	store, err := blob.NewOpener(s3).OpenLocation(ctx, loc)
-	if err != nil {
-		fmt.Fprintf(m.Stderr, "batch verify-output: open %s: %v\n", loc, err)
-		return ExitFatal
-	}
-	checks, err := report.VerifyOutput(ctx, store, *runID)
-	if errors.Is(err, report.ErrNoOutput) {
-		what := "report output"
-		if *runID != "" {
-			what = fmt.Sprintf("output of run %q", *runID)
-		}
-		fmt.Fprintf(m.Stderr, "batch verify-output: no %s at %s\n", what, store.URI())
-		return ExitFatal
-	}
-	if err != nil {
-		fmt.Fprintf(m.Stderr, "batch verify-output: %v\n", err)
-		return ExitFatal
+		return c.fail(m, store, err)
 	}
 	good := true
-	for _, c := range checks {
-		good = good && c.Good()
+	for _, ch := range checks {
+		good = good && ch.Good()
 	}
 	if *asJSON {
 		enc := json.NewEncoder(m.Stdout)
@@ -86,29 +47,34 @@ func (m *Main) verifyCmd(ctx context.Context, args []string) int {
 			return ExitFatal
 		}
 	} else {
-		for _, c := range checks {
-			name := fmt.Sprintf("run %s shard %d of %d", c.RunID, c.Shard, c.ShardCount)
-			switch {
-			case c.NoManifest:
-				fmt.Fprintf(m.Stdout, "%s: NO MANIFEST (an attempt that did not end, or an output older than manifests)\n", name)
-			case c.Good():
-				fmt.Fprintf(m.Stdout, "%s: OK, %d parts as the manifest lists them\n", name, c.OK)
-			default:
-				fmt.Fprintf(m.Stdout, "%s: DOES NOT MATCH its manifest (%d parts listed, %d as listed)\n", name, c.Parts, c.OK)
-				for _, k := range c.Missing {
-					fmt.Fprintf(m.Stdout, "  missing  %s\n", store.KeyURI(k))
-				}
-				for _, k := range c.Changed {
-					fmt.Fprintf(m.Stdout, "  changed  %s\n", store.KeyURI(k))
-				}
-				for _, k := range c.Extra {
-					fmt.Fprintf(m.Stdout, "  extra    %s\n", store.KeyURI(k))
-				}
-			}
-		}
+		renderChecks(m.Stdout, store, checks)
 	}
 	if !good {
 		return ExitFatal
 	}
 	return ExitOK
+}
+
+// renderChecks prints one line per shard, and each part that differs.
+func renderChecks(w io.Writer, store blob.Store, checks []report.ShardCheck) {
+	for _, ch := range checks {
+		name := fmt.Sprintf("run %s shard %d of %d", ch.RunID, ch.Shard, ch.ShardCount)
+		switch {
+		case ch.NoManifest:
+			fmt.Fprintf(w, "%s: NO MANIFEST (an attempt that did not end, or an output older than manifests)\n", name)
+			continue
+		case ch.Good():
+			fmt.Fprintf(w, "%s: OK, %d parts as the manifest lists them\n", name, ch.OK)
+			continue
+		}
+		fmt.Fprintf(w, "%s: DOES NOT MATCH its manifest (%d parts listed, %d as listed)\n", name, ch.Parts, ch.OK)
+		for _, l := range []struct {
+			what string
+			keys []string
+		}{{"missing", ch.Missing}, {"changed", ch.Changed}, {"extra  ", ch.Extra}} {
+			for _, k := range l.keys {
+				fmt.Fprintf(w, "  %s  %s\n", l.what, store.KeyURI(k))
+			}
+		}
+	}
 }
