@@ -32,34 +32,28 @@ func writeManifest(ctx context.Context, a *attempt, sum report.Summary, code int
 	if err != nil {
 		return err
 	}
+	// The attempts of the manifest this one replaces, then those of the
+	// summary's history it lacks (killed attempts, or those of a reverify
+	// without manifests), then this one.
 	var attempts []report.ManifestAttempt
 	switch prev, err := report.ReadManifest(ctx, a.out, runID, a.shard, a.count); {
 	case err == nil:
 		attempts = prev.Attempts
-	case errors.Is(err, blob.ErrNotFound):
-		// The first manifest: the attempts before it (a reverify without
-		// manifests, or killed ones) from the summary's history.
-		for _, h := range sum.History[:max(len(sum.History)-1, 0)] {
-			attempts = append(attempts, report.ManifestAttempt{Attempt: h.Attempt, StartedAt: h.StartedAt,
-				FinishedAt: h.FinishedAt, ExitCode: h.ExitCode})
-		}
-	default:
+	case !errors.Is(err, blob.ErrNotFound):
 		return fmt.Errorf("the previous manifest: %w", err)
 	}
 	build := buildOf(buildInfo())
-	host, _ := os.Hostname()
+	host, _ := os.Hostname() // unknown: the field is left out
 	this := report.ManifestAttempt{Attempt: a.id, ExitCode: code, Host: host, Reverify: &build}
-	if n := len(sum.History); n > 0 {
-		this.StartedAt, this.FinishedAt = sum.History[n-1].StartedAt, sum.History[n-1].FinishedAt
-	}
-	// Killed attempts since the last manifest are in the summary's history
-	// only: bring them in, in order.
 	known := map[string]bool{}
 	for _, at := range attempts {
 		known[at.Attempt] = true
 	}
 	for _, h := range sum.History {
-		if !known[h.Attempt] && h.Attempt != a.id {
+		switch {
+		case h.Attempt == a.id:
+			this.StartedAt, this.FinishedAt = h.StartedAt, h.FinishedAt
+		case !known[h.Attempt]:
 			attempts = append(attempts, report.ManifestAttempt{Attempt: h.Attempt, StartedAt: h.StartedAt,
 				FinishedAt: h.FinishedAt, ExitCode: h.ExitCode})
 		}
