@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"hash/fnv"
 	"net/http"
 	"slices"
 	"time"
@@ -62,9 +61,9 @@ func DossierCounts(ctx context.Context, out blob.Store, logs []string, extra ...
 			switch {
 			case e.Dossier == "":
 			case e.Type == journal.TypeDossier && all:
-				created = append(created, dossierHash(e.Dossier))
+				created = append(created, report.IDHash(e.Dossier))
 			case e.Type == journal.TypeDeleted && (e.Status/100 == 2 || e.Status == http.StatusNotFound):
-				h := dossierHash(e.Dossier)
+				h := report.IDHash(e.Dossier)
 				if all {
 					created = append(created, h)
 				}
@@ -96,13 +95,6 @@ func DossierCounts(ctx context.Context, out blob.Store, logs []string, extra ...
 	}
 	c.Left = c.Created - c.Deleted
 	return c, nil
-}
-
-// dossierHash is the 64-bit FNV-1a hash of a dossier id.
-func dossierHash(id string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(id))
-	return h.Sum64()
 }
 
 // DeletionEntry is the dossier log's entry of a deletion: the dossier, when,

@@ -119,7 +119,7 @@ func summarize(ctx context.Context, store blob.Store, prefix string) ([]Summary,
 			for i := range rows {
 				r := rows[i].row()
 				a.totals.Add(&r)
-				ids = append(ids, idHash(r.RecordID))
+				ids = append(ids, IDHash(r.RecordID))
 			}
 			return nil
 		})
@@ -160,8 +160,10 @@ func repeats(hashes []uint64) int64 {
 	return n
 }
 
-// idHash is the 64-bit FNV-1a hash of a record ID.
-func idHash(id string) uint64 {
+// IDHash is the 64-bit FNV-1a hash of an id (a record's, a dossier's): the
+// sorted sets of hashes that count repeats and look ids up in bounded
+// memory.
+func IDHash(id string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(id))
 	return h.Sum64()

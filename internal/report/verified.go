@@ -27,7 +27,7 @@ func (v *Verified) Has(id string) bool {
 	if v == nil {
 		return false
 	}
-	_, ok := slices.BinarySearch(v.hashes, idHash(id))
+	_, ok := slices.BinarySearch(v.hashes, IDHash(id))
 	return ok
 }
 
@@ -53,7 +53,7 @@ func VerifiedSince(ctx context.Context, store blob.Store, since time.Time, excep
 				if !finalOutcome(r.Outcome) || r.CompletedAt == nil || r.CompletedAt.Before(since) {
 					continue
 				}
-				hashes = append(hashes, idHash(r.RecordID))
+				hashes = append(hashes, IDHash(r.RecordID))
 			}
 			return nil
 		})
