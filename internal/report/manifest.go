@@ -98,9 +98,11 @@ type ManifestPart struct {
 
 // Verifications counts the rows of t whose verification was started.
 func (t *Totals) Verifications() int64 {
-	var n int64
-	for _, o := range []string{OutcomeAccepted, OutcomeRejected, OutcomeInconclusive, OutcomeFailed, OutcomeCanceled, OutcomeTimeout} {
-		n += t.Outcomes[o]
+	n := t.Outcomes[OutcomeTimeout]
+	for o, c := range t.Outcomes {
+		if FinalOutcome(o) {
+			n += c
+		}
 	}
 	return n
 }

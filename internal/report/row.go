@@ -42,6 +42,10 @@ func Incomplete(outcome string) bool {
 	return outcome == OutcomeSkipped || outcome == OutcomeError || outcome == OutcomeTimeout
 }
 
+// FinalOutcome reports whether an outcome is one of the API's final
+// statuses (the first five Outcomes).
+func FinalOutcome(outcome string) bool { return KnownOutcome(outcome) && !Incomplete(outcome) }
+
 // outcomeRank is the display position of an outcome; unknown outcomes sort
 // after the known ones.
 func outcomeRank(s string) int {

@@ -50,7 +50,7 @@ func VerifiedSince(ctx context.Context, store blob.Store, since time.Time, excep
 		err := readPartAs(ctx, store, p.Key, func(rows []verifiedCols) error {
 			for i := range rows {
 				r := &rows[i]
-				if !finalOutcome(r.Outcome) || r.CompletedAt == nil || r.CompletedAt.Before(since) {
+				if !FinalOutcome(r.Outcome) || r.CompletedAt == nil || r.CompletedAt.Before(since) {
 					continue
 				}
 				hashes = append(hashes, IDHash(r.RecordID))
@@ -63,13 +63,4 @@ func VerifiedSince(ctx context.Context, store blob.Store, since time.Time, excep
 	}
 	slices.Sort(hashes)
 	return &Verified{hashes: slices.Compact(hashes)}, nil
-}
-
-// finalOutcome reports whether an outcome is a final answer of the API.
-func finalOutcome(o string) bool {
-	switch o {
-	case OutcomeAccepted, OutcomeRejected, OutcomeInconclusive, OutcomeFailed, OutcomeCanceled:
-		return true
-	}
-	return false
 }
