@@ -16,19 +16,15 @@ import (
 // at the end of an attempt, after its summary: the build, the run's
 // definition, the redacted effective configuration, every attempt (those of
 // the manifest it replaces, then this one), every committed part with its
-// row count and SHA-256, the deletion evidence and the verifications
-// started.
-func writeManifest(ctx context.Context, a *attempt, sum report.Summary, code int) error {
+// row count and SHA-256 (parts: described as the summary read them), the
+// deletion evidence and the verifications started.
+func writeManifest(ctx context.Context, a *attempt, sum report.Summary, parts []report.ManifestPart, code int) error {
 	runID := a.cfg.Run.RunID
 	def, err := report.ReadRunDefinition(ctx, a.out, runID)
 	if err != nil {
 		return fmt.Errorf("the run definition: %w", err)
 	}
 	conf, err := a.cfg.Redacted()
-	if err != nil {
-		return err
-	}
-	parts, err := report.ManifestParts(ctx, a.out, runID, a.shard, a.count)
 	if err != nil {
 		return err
 	}

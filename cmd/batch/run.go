@@ -399,36 +399,37 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger, pro
 	// The exit code and the summary describe the run shard, every attempt
 	// of it, not this attempt alone: a rerun that finds nothing to do does
 	// not report a clean run over earlier timeouts.
-	totals := shardTotals(ctx, a, runLog)
+	totals, parts := shardTotals(ctx, a, runLog)
 	code := exitCode(res, runErr, totals)
 	left, leftKnown := prog.left()
 	if !leftKnown {
 		left = -1
 	}
-	m.summarize(ctx, a, res, totals, code, jsonOut, left, runLog)
+	m.summarize(ctx, a, res, totals, parts, code, jsonOut, left, runLog)
 	runLog.Info("run finished", "exit_code", code, "records", res.Totals.Records, "listed", res.Listed,
 		"api_calls", res.Calls.Calls, "retries", res.Calls.Retries, "duration", elapsed(res.Started, res.Finished))
 	return code, describe(runErr)
 }
 
 // shardTotals counts every committed row of the run shard, whichever attempt
-// wrote it. When the parts cannot be read back it falls back on the rows
-// this attempt committed, and says so.
-func shardTotals(ctx context.Context, a *attempt, log *slog.Logger) report.Totals {
+// wrote it, and describes its parts for the evidence manifest. When the
+// parts cannot be read back it falls back on the rows this attempt
+// committed, and says so (parts nil: no manifest).
+func shardTotals(ctx context.Context, a *attempt, log *slog.Logger) (report.Totals, []report.ManifestPart) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	t, err := report.ShardTotals(cctx, a.out, a.cfg.Run.RunID, a.shard, a.count)
+	t, parts, err := report.ShardTotals(cctx, a.out, a.cfg.Run.RunID, a.shard, a.count)
 	if err != nil {
-		log.Warn("the run shard's rows could not be read back: the summary counts this attempt's rows only", "error", err)
-		return a.writer.Totals()
+		log.Warn("the run shard's rows could not be read back: the summary counts this attempt's rows only, and no evidence manifest is written", "error", err)
+		return a.writer.Totals(), nil
 	}
-	return t
+	return t, parts
 }
 
 // summarize writes the run shard's _summary.json — its totals over every
 // attempt, and the history of its attempts, this one last — and prints it.
 // left is how many of the shard's records have no row yet (-1: unknown).
-func (m *Main) summarize(ctx context.Context, a *attempt, res pipeline.Result, totals report.Totals, code int, jsonOut bool, left int64, log *slog.Logger) {
+func (m *Main) summarize(ctx context.Context, a *attempt, res pipeline.Result, totals report.Totals, parts []report.ManifestPart, code int, jsonOut bool, left int64, log *slog.Logger) {
 	cfg := a.cfg
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -462,12 +463,12 @@ func (m *Main) summarize(ctx context.Context, a *attempt, res pipeline.Result, t
 	if err := report.WriteSummary(sctx, a.out, sum); err != nil {
 		log.Error("summary not written", "error", err)
 	}
-	// The evidence manifest, last. It reads every part again (their
-	// digests): a budget of its own, not the summary's 30 s.
-	mctx, mcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
-	defer mcancel()
-	if err := writeManifest(mctx, a, sum, code); err != nil {
-		log.Error("evidence manifest not written", "error", err)
+	// The evidence manifest, last (parts nil: they could not be read, said
+	// above).
+	if parts != nil {
+		if err := writeManifest(sctx, a, sum, parts, code); err != nil {
+			log.Error("evidence manifest not written", "error", err)
+		}
 	}
 	if jsonOut {
 		if err := json.NewEncoder(m.Stdout).Encode(sum); err != nil {

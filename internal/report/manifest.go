@@ -107,48 +107,25 @@ func (t *Totals) Verifications() int64 {
 	return n
 }
 
-// ManifestParts reads every committed part of a run shard and returns it
-// with its row count (from its footer) and SHA-256, in key order.
-func ManifestParts(ctx context.Context, store blob.Store, runID string, shard, count int) ([]ManifestPart, error) {
-	parts, err := shardParts(ctx, store, runID, shard, count)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]ManifestPart, 0, len(parts))
-	for _, p := range parts {
-		mp, err := describePart(ctx, store, p.Key)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, mp)
-	}
-	return out, nil
-}
-
-// describePart reads one part: its size, digest and row count.
-func describePart(ctx context.Context, store blob.Store, key string) (ManifestPart, error) {
-	b, err := store.Get(ctx, key, maxPartBytes)
-	if err != nil {
-		return ManifestPart{}, fmt.Errorf("read part %s: %w", store.KeyURI(key), err)
-	}
-	mp, err := describeBytes(key, b)
-	if err != nil {
-		return mp, fmt.Errorf("read part %s: %w", store.KeyURI(key), err)
-	}
-	return mp, nil
-}
-
-// describeBytes is describePart of a part's bytes; an error when they are
-// not a Parquet file (the size and digest are set).
+// describeBytes describes a part from its bytes: its size, digest and row
+// count; an error when they are not a Parquet file (the size and digest are
+// set).
 func describeBytes(key string, b []byte) (ManifestPart, error) {
-	sum := sha256.Sum256(b)
-	mp := ManifestPart{Key: key, Bytes: int64(len(b)), SHA256: hex.EncodeToString(sum[:])}
 	f, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
-		return mp, err
+		return manifestPart(key, b, nil), err
 	}
-	mp.Rows = f.NumRows()
-	return mp, nil
+	return manifestPart(key, b, f), nil
+}
+
+// manifestPart describes a part from its bytes and, when open, its file.
+func manifestPart(key string, b []byte, f *parquet.File) ManifestPart {
+	sum := sha256.Sum256(b)
+	mp := ManifestPart{Key: key, Bytes: int64(len(b)), SHA256: hex.EncodeToString(sum[:])}
+	if f != nil {
+		mp.Rows = f.NumRows()
+	}
+	return mp
 }
 
 // WriteManifest writes m as the shard's _manifest.json, whole.

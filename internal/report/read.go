@@ -105,6 +105,11 @@ func readPartAs[T any](ctx context.Context, store blob.Store, key string, fn fun
 
 // readPartFile opens the part at key and hands it to fn with its URI.
 func readPartFile(ctx context.Context, store blob.Store, key string, fn func(f *parquet.File, uri string) error) error {
+	return readPartBytes(ctx, store, key, func(_ []byte, f *parquet.File, uri string) error { return fn(f, uri) })
+}
+
+// readPartBytes is readPartFile that also hands over the part's bytes.
+func readPartBytes(ctx context.Context, store blob.Store, key string, fn func(b []byte, f *parquet.File, uri string) error) error {
 	uri := store.KeyURI(key)
 	b, err := store.Get(ctx, key, maxPartBytes)
 	if err != nil {
@@ -114,7 +119,7 @@ func readPartFile(ctx context.Context, store blob.Store, key string, fn func(f *
 	if err != nil {
 		return fmt.Errorf("read part %s: %w", uri, err)
 	}
-	return fn(f, uri)
+	return fn(b, f, uri)
 }
 
 // readFileAs decodes an open part (at uri) as rows of T, in batches.

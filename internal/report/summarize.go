@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"reverify/internal/blob"
+
+	"github.com/parquet-go/parquet-go"
 )
 
 // Summarize computes one Summary per run found below the output root, sorted
@@ -20,7 +22,7 @@ import (
 // AllShards, Shards listing them). A root with neither parts nor summaries
 // gives ErrNoOutput.
 func Summarize(ctx context.Context, store blob.Store) ([]Summary, error) {
-	return summarize(ctx, store, RunsPrefix)
+	return summarize(ctx, store, RunsPrefix, nil)
 }
 
 // SummarizeRun is Summarize for one run.
@@ -28,7 +30,7 @@ func SummarizeRun(ctx context.Context, store blob.Store, runID string) (Summary,
 	if err := ValidateRunID(runID); err != nil {
 		return Summary{}, err
 	}
-	sums, err := summarize(ctx, store, RunPrefix(runID))
+	sums, err := summarize(ctx, store, RunPrefix(runID), nil)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -36,19 +38,21 @@ func SummarizeRun(ctx context.Context, store blob.Store, runID string) (Summary,
 }
 
 // ShardTotals computes the totals of every committed row of one run shard,
-// whichever attempt wrote it (empty totals when it has none).
-func ShardTotals(ctx context.Context, store blob.Store, runID string, shard, count int) (Totals, error) {
+// whichever attempt wrote it (empty totals when it has none), and describes
+// its parts for the evidence manifest (ManifestParts), in the same reading.
+func ShardTotals(ctx context.Context, store blob.Store, runID string, shard, count int) (Totals, []ManifestPart, error) {
 	if err := ValidateRunID(runID); err != nil {
-		return Totals{}, err
+		return Totals{}, nil, err
 	}
-	sums, err := summarize(ctx, store, ShardPrefix(runID, shard, count))
+	parts := []ManifestPart{}
+	sums, err := summarize(ctx, store, ShardPrefix(runID, shard, count), &parts)
 	if errors.Is(err, ErrNoOutput) {
-		return Totals{Outcomes: map[string]int64{}, Reasons: map[string]map[string]int64{}}, nil
+		return Totals{Outcomes: map[string]int64{}, Reasons: map[string]map[string]int64{}}, parts, nil
 	}
 	if err != nil {
-		return Totals{}, err
+		return Totals{}, nil, err
 	}
-	return sums[0].Totals, nil
+	return sums[0].Totals, parts, nil
 }
 
 type shardID struct{ shard, count int }
@@ -62,7 +66,9 @@ type runAcc struct {
 	summaries map[shardID]Summary
 }
 
-func summarize(ctx context.Context, store blob.Store, prefix string) ([]Summary, error) {
+// summarize reads the parts and summaries below prefix; described, when set,
+// receives each part's description (manifestPart), in key order.
+func summarize(ctx context.Context, store blob.Store, prefix string, described *[]ManifestPart) ([]Summary, error) {
 	runs := map[string]*runAcc{}
 	acc := func(id string) *runAcc {
 		a := runs[id]
@@ -115,13 +121,18 @@ func summarize(ctx context.Context, store blob.Store, prefix string) ([]Summary,
 			countRepeats()
 			idsShard, idsRun = dir, a
 		}
-		err := readPartAs(ctx, store, p.Key, func(rows []summaryCols) error {
-			for i := range rows {
-				r := rows[i].row()
-				a.totals.Add(&r)
-				ids = append(ids, IDHash(r.RecordID))
+		err := readPartBytes(ctx, store, p.Key, func(b []byte, f *parquet.File, uri string) error {
+			if described != nil {
+				*described = append(*described, manifestPart(p.Key, b, f))
 			}
-			return nil
+			return readFileAs(ctx, f, uri, func(rows []summaryCols) error {
+				for i := range rows {
+					r := rows[i].row()
+					a.totals.Add(&r)
+					ids = append(ids, IDHash(r.RecordID))
+				}
+				return nil
+			})
 		})
 		if err != nil {
 			return nil, err
