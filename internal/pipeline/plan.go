@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -69,7 +70,7 @@ func Plan(ctx context.Context, archive Archive, opt PlanOptions, onSkip func(Pla
 	g.Go(func() error {
 		defer close(records)
 		taken := 0
-		errStop := fmt.Errorf("limit reached")
+		errStop := errors.New("limit reached")
 		err := archive.Records(gctx, func(r source.Record) error {
 			if !InShard(r.ID, opt.Shard, opt.ShardCount) {
 				return nil
@@ -99,7 +100,7 @@ func Plan(ctx context.Context, archive Archive, opt PlanOptions, onSkip func(Pla
 				return gctx.Err()
 			}
 		})
-		if err == errStop {
+		if errors.Is(err, errStop) {
 			return nil
 		}
 		if err != nil {

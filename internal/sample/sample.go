@@ -16,7 +16,6 @@ package sample
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"maps"
@@ -128,8 +127,11 @@ func (a *Archive) plan(ctx context.Context) (map[string]*quota, error) {
 		return nil, err
 	}
 	target := a.spec.Count
-	if a.spec.Percent > 0 {
+	switch {
+	case a.spec.Percent > 0:
 		target = int64(math.Round(a.spec.Percent / 100 * float64(total)))
+	case a.spec.None():
+		target = total
 	}
 	target = min(target, total)
 	// Largest remainders: each stratum its share, rounded down, then one
@@ -206,16 +208,9 @@ func (a *Archive) Records(ctx context.Context, fn func(source.Record) error) err
 	})
 }
 
-// Count is the sample's size (pipeline.Counter: the progress total).
-func (a *Archive) Count(ctx context.Context, keep func(id string) bool, seen func(n int64)) (int64, error) {
-	if a.spec.None() {
-		if c, ok := a.Lister.(interface {
-			Count(context.Context, func(string) bool, func(int64)) (int64, error)
-		}); ok {
-			return c.Count(ctx, keep, seen)
-		}
-		return 0, errors.New("the archive does not count")
-	}
+// Count is the sample's size (pipeline.Counter: the progress total); the
+// shard is the one New was given, as the pipeline's keep says too.
+func (a *Archive) Count(ctx context.Context, _ func(id string) bool, _ func(n int64)) (int64, error) {
 	if _, err := a.plan(ctx); err != nil {
 		return 0, err
 	}
