@@ -16,16 +16,19 @@ build: ## build bin/batch
 	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/batch
 
 # The embedded default: a dry run of a specimen archive through the bundled
-# emulator, Parquet under ./out, summary on screen. Exit code 3 (some records
-# skipped: the archive holds broken inputs on purpose) counts as success here.
-run: build ## dry run: sample archive -> bundled emulator -> ./out (no credentials, offline)
+# emulator, Parquet under ./out, summary on screen, and the run's HTML report
+# in out/report.html. Exit code 3 (some records skipped: the archive holds
+# broken inputs on purpose) counts as success here.
+run: build ## dry run: sample archive -> bundled emulator -> ./out, ending with out/report.html (no credentials, offline)
 	@if [ ! -f $(ARCHIVE)/expected.jsonl ]; then \
 		echo "writing a specimen archive of $(RECORDS) records to ./$(ARCHIVE)"; \
 		$(BIN) specimen --out $(ARCHIVE) --count $(RECORDS) --seed 1 --force; \
 	fi
-	@$(BIN) run; code=$$?; \
+	@id=demo-$$(date -u +%Y%m%dT%H%M%SZ); $(BIN) run --run-id $$id; code=$$?; \
 	if [ $$code -eq 0 ] || [ $$code -eq 3 ]; then \
-		echo "Parquet output under ./out — try: $(BIN) report out"; \
+		$(BIN) report out --run-id $$id --html out/report.html || exit 1; \
+		echo "Parquet output under ./out (tables: $(BIN) report out)"; \
+		echo "the report of this run: file://$(CURDIR)/out/report.html (open it in a browser)"; \
 	else exit $$code; fi
 
 fmt-check: ## fail when a Go file is not gofmt-formatted

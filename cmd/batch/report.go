@@ -6,14 +6,19 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"reverify/internal/blob"
+	"reverify/internal/htmlreport"
 	"reverify/internal/pipeline"
 	"reverify/internal/report"
 )
 
-const reportUsage = `usage: batch report [--json] [--changed] [--run-id ID] [--s3-endpoint URL --s3-region R --s3-path-style] <output-uri>
+const reportUsage = `usage: batch report [--json | --changed | --html FILE] [--run-id ID] [--s3-endpoint URL --s3-region R --s3-path-style] <output-uri>
 
 Summarises existing Parquet output: one table per run (outcomes, shares, top
 reasons, how outcomes moved from the previous outcome and why, effort and
@@ -26,6 +31,12 @@ outcome: run, shard, record id, previous outcome, outcome and reason, one
 per line, tab-separated under a header (with --json: one JSON object per
 line). Ids and outcome codes only, no personal data.
 
+--html FILE writes instead one self-contained HTML page of charts and
+tables (outcomes over time, by process type, document id and issuing
+country, then and now, top reasons, failed security checks, latency
+percentiles, API effort) to FILE ("-": standard output). Aggregates only,
+no record id and no personal value; the page loads nothing from anywhere.
+
 flags:
 `
 
@@ -34,9 +45,14 @@ func (m *Main) reportCmd(ctx context.Context, args []string) int {
 	c := m.newOutputCmd("batch report", reportUsage, "summarise only this run")
 	asJSON := c.fs.Bool("json", false, "print the summaries as a JSON array instead of tables")
 	changed := c.fs.Bool("changed", false, "list the records whose outcome moved from the previous outcome instead of summarising")
+	htmlOut := c.fs.String("html", "", "write a self-contained HTML report to `FILE` (\"-\": stdout) instead of the tables")
 	store, code, ok := c.open(ctx, m, args)
 	if !ok {
 		return code
+	}
+	if *htmlOut != "" && (*asJSON || *changed) {
+		fmt.Fprintln(m.Stderr, "batch report: --html writes a page, not --json or --changed: give one of them")
+		return ExitUsage
 	}
 	runID := c.runID
 	if *changed {
@@ -65,6 +81,9 @@ func (m *Main) reportCmd(ctx context.Context, args []string) int {
 		}
 	}
 
+	if *htmlOut != "" {
+		return m.reportHTML(ctx, c, store, sums, *htmlOut)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")
@@ -105,6 +124,64 @@ func (m *Main) reportChanged(ctx context.Context, c *outputCmd, store blob.Store
 	}
 	fmt.Fprintf(m.Stderr, "batch report: %d records whose outcome changed\n", n)
 	return ExitOK
+}
+
+// reportHTML writes the page of sums (with their figures, read now) to
+// path, whole or not at all.
+func (m *Main) reportHTML(ctx context.Context, c *outputCmd, store blob.Store, sums []report.Summary, path string) int {
+	figs, err := report.ReadFigures(ctx, store, *c.runID)
+	if err != nil {
+		return c.fail(m, store, err)
+	}
+	in := htmlreport.Input{Summaries: sums, Figures: figs, Source: store.URI(), Version: versionLine(buildInfo()),
+		Generated: time.Now()}
+	if path == "-" {
+		if err := htmlreport.Render(m.Stdout, in); err != nil {
+			fmt.Fprintf(m.Stderr, "batch report: %v\n", err)
+			return ExitFatal
+		}
+		return ExitOK
+	}
+	if err := writeFileWhole(path, 0o644, func(w io.Writer) error { return htmlreport.Render(w, in) }); err != nil {
+		fmt.Fprintf(m.Stderr, "batch report: --html: %v\n", err)
+		return ExitFatal
+	}
+	runs := "runs"
+	if len(sums) == 1 {
+		runs = "run"
+	}
+	fmt.Fprintf(m.Stderr, "batch report: wrote %s (%d %s)\n", path, len(sums), runs)
+	return ExitOK
+}
+
+// writeFileWhole writes path through a temporary file beside it, renamed
+// over it once write has succeeded: a reader never sees half a file, and a
+// failed write leaves what was there.
+func writeFileWhole(path string, mode os.FileMode, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	bw := bufio.NewWriter(f)
+	if err := write(bw); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 // tsvField keeps a value on its line and in its column: tabs and line

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -127,4 +128,44 @@ func TestReportCommandS3(t *testing.T) {
 		"--s3-path-style", "s3://bucket/elsewhere")
 	assert.Equal(t, ExitFatal, code)
 	assert.Contains(t, errOut, "no report output at s3://bucket/elsewhere")
+}
+
+func TestReportCommandHTML(t *testing.T) {
+	dir := t.TempDir()
+	st, err := blob.NewLocal(dir)
+	require.NoError(t, err)
+	writeReportOutput(t, st)
+	page := filepath.Join(t.TempDir(), "report.html")
+
+	code, out, errOut := runMain(t, "report", dir, "--run-id", "run-b", "--html", page)
+	require.Equal(t, ExitOK, code, errOut)
+	assert.Empty(t, out, "the page goes to the file, not the tables to stdout")
+	assert.Contains(t, errOut, "wrote "+page+" (1 run)")
+	b, err := os.ReadFile(page)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "Run run-b")
+	assert.NotContains(t, string(b), "Run run-a")
+	fi, err := os.Stat(page)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
+	left, err := filepath.Glob(filepath.Join(filepath.Dir(page), ".*"))
+	require.NoError(t, err)
+	assert.Empty(t, left, "no temporary file left beside the page")
+
+	code, out, _ = runMain(t, "report", dir, "--html", "-")
+	require.Equal(t, ExitOK, code)
+	assert.True(t, strings.HasPrefix(out, "<!DOCTYPE html>"))
+	assert.Contains(t, out, "Run run-a")
+
+	for _, other := range []string{"--json", "--changed"} {
+		code, _, errOut = runMain(t, "report", dir, other, "--html", page)
+		assert.Equal(t, ExitUsage, code, other)
+		assert.Contains(t, errOut, "--html writes a page")
+	}
+	code, _, errOut = runMain(t, "report", dir, "--html", filepath.Join(t.TempDir(), "no", "such", "dir", "r.html"))
+	assert.Equal(t, ExitFatal, code)
+	assert.Contains(t, errOut, "--html:")
+	code, _, errOut = runMain(t, "report", t.TempDir(), "--html", page)
+	assert.Equal(t, ExitFatal, code)
+	assert.Contains(t, errOut, "no report output")
 }

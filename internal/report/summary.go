@@ -300,7 +300,7 @@ func TransitionKey(previous *string) string {
 }
 
 // addCount adds n to m[a][b].
-func addCount(m map[string]map[string]int64, a, b string, n int64) {
+func addCount[K comparable](m map[K]map[string]int64, a K, b string, n int64) {
 	inner := m[a]
 	if inner == nil {
 		inner = map[string]int64{}

@@ -269,7 +269,7 @@ func TestRenderTableGolden(t *testing.T) {
 	add(8, OutcomeError, "http_400")
 	add(2, OutcomeTimeout, "")
 	for i := range rs {
-		rs[i].RecordID = "rec-" + thousands(int64(i))
+		rs[i].RecordID = "rec-" + Thousands(int64(i))
 		if i%4 == 0 {
 			prev := OutcomeAccepted
 			if i%12 == 0 {

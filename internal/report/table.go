@@ -41,16 +41,16 @@ func RenderTable(w io.Writer, s Summary) error {
 
 	type line struct{ outcome, count, share, reasons string }
 	outcomes := slices.Collect(maps.Keys(s.Outcomes))
-	slices.SortFunc(outcomes, byOutcome)
+	slices.SortFunc(outcomes, CompareOutcomes)
 	lines := []line{{"outcome", "count", "share", "top reasons"}}
 	for _, o := range outcomes {
 		n := s.Outcomes[o]
 		if n == 0 {
 			continue
 		}
-		lines = append(lines, line{o, thousands(n), share(n, s.Records), reasonList(s.Reasons[o])})
+		lines = append(lines, line{o, Thousands(n), share(n, s.Records), reasonList(s.Reasons[o])})
 	}
-	lines = append(lines, line{"total", thousands(s.Records), share(s.Records, s.Records), ""})
+	lines = append(lines, line{"total", Thousands(s.Records), share(s.Records, s.Records), ""})
 
 	wo, wc, ws := 0, 0, 0
 	for _, l := range lines {
@@ -71,9 +71,9 @@ func RenderTable(w io.Writer, s Summary) error {
 // shows; the rest are summed in one "other (N)" row.
 const maxTransitionRows = 10
 
-// byOutcome orders outcomes for display: known ones in Outcomes order, then
+// CompareOutcomes orders outcomes for display: known ones in Outcomes order, then
 // the rest by name.
-func byOutcome(a, b string) int {
+func CompareOutcomes(a, b string) int {
 	return cmp.Or(cmp.Compare(outcomeRank(a), outcomeRank(b)), strings.Compare(a, b))
 }
 
@@ -98,13 +98,13 @@ func transitionTable(tr map[string]map[string]int64) string {
 			total += n
 		}
 	}
-	slices.SortFunc(cols, byOutcome)
+	slices.SortFunc(cols, CompareOutcomes)
 	prevs := slices.SortedFunc(maps.Keys(tr), func(a, b string) int {
 		// Known outcomes first; among the others the most frequent first.
 		ka, kb := KnownOutcome(a), KnownOutcome(b)
 		switch {
 		case ka && kb:
-			return byOutcome(a, b)
+			return CompareOutcomes(a, b)
 		case ka != kb:
 			if ka {
 				return -1
@@ -122,7 +122,7 @@ func transitionTable(tr map[string]map[string]int64) string {
 		for _, oc := range cols {
 			r = append(r, cellShare(get(oc), sum))
 		}
-		cells = append(cells, append(r, thousands(sum)))
+		cells = append(cells, append(r, Thousands(sum)))
 	}
 	shown := prevs
 	if len(prevs) > maxTransitionRows {
@@ -174,7 +174,7 @@ func headerLines(s Summary) string {
 	fmt.Fprintf(&b, "run %s", s.RunID)
 	switch {
 	case s.Shard == AllShards:
-		fmt.Fprintf(&b, "  shards %s of %s present", thousands(int64(len(s.Shards))), thousands(int64(s.ShardCount)))
+		fmt.Fprintf(&b, "  shards %s of %s present", Thousands(int64(len(s.Shards))), Thousands(int64(s.ShardCount)))
 		if missing := missingShards(s.Shards, s.ShardCount); len(missing) > 0 && len(missing) <= 10 {
 			fmt.Fprintf(&b, " (missing %s)", joinInts(missing))
 		}
@@ -187,11 +187,11 @@ func headerLines(s Summary) string {
 	b.WriteByte('\n')
 
 	// Line 2: effort.
-	fmt.Fprintf(&b, "records %s  parts %d", thousands(s.Records), s.Parts)
+	fmt.Fprintf(&b, "records %s  parts %d", Thousands(s.Records), s.Parts)
 	if s.Attempts > 1 {
 		fmt.Fprintf(&b, "  attempts %d", s.Attempts)
 	}
-	fmt.Fprintf(&b, "  api calls %s", thousands(s.APICalls))
+	fmt.Fprintf(&b, "  api calls %s", Thousands(s.APICalls))
 	if s.Records > 0 {
 		fmt.Fprintf(&b, " (%.2f/record)", float64(s.APICalls)/float64(s.Records))
 	}
@@ -199,9 +199,9 @@ func headerLines(s Summary) string {
 	// made calls for the records it left to the next one: say how many it
 	// made in all, so that the table agrees with what was spent.
 	if made, ok := extraCount(s.Extra, "api_calls_total"); ok && s.Interrupted && made > s.APICalls {
-		fmt.Fprintf(&b, ", %s made by the last attempt", thousands(made))
+		fmt.Fprintf(&b, ", %s made by the last attempt", Thousands(made))
 	}
-	fmt.Fprintf(&b, "  retries %s  polls %s\n", thousands(s.Retries), thousands(s.Polls))
+	fmt.Fprintf(&b, "  retries %s  polls %s\n", Thousands(s.Retries), Thousands(s.Polls))
 
 	// Line 3: time, when known.
 	var t []string
@@ -233,7 +233,7 @@ func headerLines(s Summary) string {
 	}
 	if d := s.Dossiers; d != nil {
 		t = append(t, fmt.Sprintf("dossiers created %s, deleted %s, left %s",
-			thousands(d.Created), thousands(d.Deleted), thousands(d.Left)))
+			Thousands(d.Created), Thousands(d.Deleted), Thousands(d.Left)))
 	}
 	if len(t) > 0 {
 		b.WriteString(strings.Join(t, "  "))
@@ -244,10 +244,10 @@ func headerLines(s Summary) string {
 	var c []string
 	if s.OutcomeCompared > 0 {
 		c = append(c, fmt.Sprintf("outcome changed %s of %s compared with the previous outcome",
-			thousands(s.OutcomeChanged), thousands(s.OutcomeCompared)))
+			Thousands(s.OutcomeChanged), Thousands(s.OutcomeCompared)))
 	}
 	if s.DuplicateRecords > 0 {
-		c = append(c, fmt.Sprintf("WARNING %s duplicate rows (a record written more than once)", thousands(s.DuplicateRecords)))
+		c = append(c, fmt.Sprintf("WARNING %s duplicate rows (a record written more than once)", Thousands(s.DuplicateRecords)))
 	}
 	if len(c) > 0 {
 		b.WriteString(strings.Join(c, "  "))
@@ -269,7 +269,7 @@ func reasonList(m map[string]int64) string {
 			parts = append(parts, fmt.Sprintf("+%d more", len(reasons)-topReasons))
 			break
 		}
-		parts = append(parts, r+" "+thousands(m[r]))
+		parts = append(parts, r+" "+Thousands(m[r]))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -278,13 +278,13 @@ func reasonList(m map[string]int64) string {
 // the row, whole percent ("<1%" below one).
 func cellShare(n, row int64) string {
 	if n == 0 || row == 0 {
-		return thousands(n)
+		return Thousands(n)
 	}
 	pct := 100 * float64(n) / float64(row)
 	if pct < 1 {
-		return thousands(n) + " <1%"
+		return Thousands(n) + " <1%"
 	}
-	return fmt.Sprintf("%s %.0f%%", thousands(n), pct)
+	return fmt.Sprintf("%s %.0f%%", Thousands(n), pct)
 }
 
 // maxChangedCells is how many changed cells the table explains.
@@ -308,7 +308,7 @@ func changedCells(tr map[string]map[string]int64, reasons map[string]map[string]
 		return ""
 	}
 	slices.SortFunc(cells, func(a, b cell) int {
-		return cmp.Or(cmp.Compare(b.n, a.n), strings.Compare(a.prev, b.prev), byOutcome(a.now, b.now))
+		return cmp.Or(cmp.Compare(b.n, a.n), strings.Compare(a.prev, b.prev), CompareOutcomes(a.now, b.now))
 	})
 	more := 0
 	if len(cells) > maxChangedCells {
@@ -317,7 +317,7 @@ func changedCells(tr map[string]map[string]int64, reasons map[string]map[string]
 	}
 	wl, wn := 0, 0
 	for _, c := range cells {
-		wl, wn = max(wl, len(c.prev)+4+len(c.now)), max(wn, len(thousands(c.n)))
+		wl, wn = max(wl, len(c.prev)+4+len(c.now)), max(wn, len(Thousands(c.n)))
 	}
 	var b strings.Builder
 	b.WriteString("\nwhy outcomes changed (largest cells, top reasons)\n")
@@ -327,7 +327,7 @@ func changedCells(tr map[string]map[string]int64, reasons map[string]map[string]
 		if len(why) == 1 && why[NoReason] > 0 {
 			list = "" // an accepted row, a failed process without reasons
 		}
-		line := fmt.Sprintf("%-*s  %*s  %s", wl, c.prev+" -> "+c.now, wn, thousands(c.n), list)
+		line := fmt.Sprintf("%-*s  %*s  %s", wl, c.prev+" -> "+c.now, wn, Thousands(c.n), list)
 		b.WriteString(strings.TrimRight(line, " "))
 		b.WriteByte('\n')
 	}
@@ -344,8 +344,8 @@ func share(n, total int64) string {
 	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(total))
 }
 
-// thousands renders n with comma separators: 1234567 → "1,234,567".
-func thousands(n int64) string {
+// Thousands renders n with comma separators: 1234567 → "1,234,567".
+func Thousands(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
