@@ -130,15 +130,15 @@ func TestMetricsEMFAndPushgateway(t *testing.T) {
 	assert.EqualValues(t, sum.RunStats.Extra["api_calls_total"], v)
 
 	t.Run("exit 3 leaves the group on the real Pushgateway", func(t *testing.T) {
-		real := pushgateway.Start(t)
+		gateway := pushgateway.Start(t)
 		broken := WriteSpecimen(t, SpecimenSpec{Count: 12, Seed: seedMetrics}) // the default mix: skipped rows
 		res := RunBatch(t, RunSpec{Emulator: emu, Source: broken.URI, Output: filepath.Join(t.TempDir(), "out"), RunID: "metrics-3",
-			Sets: []string{"metrics.push_url=" + real.URL, "metrics.interval=1h"}, Args: []string{"--json"}})
+			Sets: []string{"metrics.push_url=" + gateway.URL, "metrics.interval=1h"}, Args: []string{"--json"}})
 		RequireExit(t, res, ExitIncomplete)
 		assert.Empty(t, emfLines(t, res.Stderr), "metrics.format: none")
 		var sum report.Summary
 		require.NoError(t, json.Unmarshal([]byte(res.Stdout), &sum))
-		groups := real.Groups(t)
+		groups := gateway.Groups(t)
 		require.Len(t, groups, 1, "the final push, left for the dashboards")
 		assert.Equal(t, map[string]string{"job": "reverify", "run_id": "metrics-3", "shard": "0-of-1"}, groups[0].Labels)
 		for _, s := range groups[0].Metrics["reverify_records_total"] {
