@@ -78,7 +78,10 @@ func (m *Main) runCmd(ctx context.Context, args []string) int {
 	}
 	// The progress display first: on a terminal the log lines go through it.
 	prog := newProgress(m.Stderr, isTerminal(m.Stderr), cfg.Logging.ProgressInterval, nil)
-	logger, err := m.loggerTo(prog.logWriter(), cfg.Logging)
+	// The log lines and the EMF lines (metrics.format: emf) share stderr:
+	// one writer, so that each line stays whole.
+	lines := &lineWriter{w: prog.logWriter()}
+	logger, err := m.loggerTo(lines, cfg.Logging)
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "batch run: %v\n", err)
 		return ExitUsage
@@ -87,7 +90,7 @@ func (m *Main) runCmd(ctx context.Context, args []string) int {
 		// Every line of a dry run says so: its outcomes are the emulator's.
 		logger = logger.With("mode", "DRY RUN")
 	}
-	code, err = m.run(ctx, cfg, logger, prog, jsonOut)
+	code, err = m.run(ctx, cfg, logger, prog, lines, jsonOut)
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "batch run: %v\n", err)
 	}
@@ -342,9 +345,10 @@ func (m *Main) loggerTo(w io.Writer, c config.LoggingConfig) (*slog.Logger, erro
 }
 
 // run executes a validated configuration and returns the exit code.
-// Logs go to stderr; the summary, its one output, to stdout (a table, or
-// with jsonOut one JSON object).
-func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger, prog *progress, jsonOut bool) (int, error) {
+// Logs go to stderr, and so do the EMF lines of metrics.format: emf
+// (through lines, the logger's writer); the summary, its one output, to
+// stdout (a table, or with jsonOut one JSON object).
+func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger, prog *progress, lines io.Writer, jsonOut bool) (int, error) {
 	ctx, cancelCause := context.WithCancelCause(ctx)
 	defer cancelCause(nil)
 	cancel := func() { cancelCause(context.Canceled) }
@@ -362,7 +366,11 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger, pro
 		case <-setup:
 		}
 	}()
-	a, err := wire(ctx, cfg, log, prog.update)
+	tap := &progressTap{}
+	a, err := wire(ctx, cfg, log, func(p pipeline.Progress) {
+		prog.update(p)
+		tap.set(p)
+	})
 	close(setup)
 	if err != nil {
 		return exitFor(err), describe(err)
@@ -386,6 +394,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger, pro
 	defer stopWatch()
 	runLog.Info("run starting", "archive", cfg.Source.Archive, "output", a.out.URI(), "rate", cfg.EffectiveRate(), "rate_mode", rateMode(cfg),
 		"dry_run", cfg.Run.DryRun, "personal_data", string(cfg.Output.PersonalData), "resumed_attempts", a.resume.Attempts)
+	met := startMetrics(ctx, cfg, a, tap, lines, runLog)
 	res, runErr := a.pipeline.Run(ctx)
 	prog.finish()
 	if cause := context.Cause(ctx); runErr != nil && errors.Is(cause, lease.ErrLost) {
@@ -401,6 +410,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger, pro
 	// not report a clean run over earlier timeouts.
 	totals, parts := shardTotals(ctx, a, runLog)
 	code := exitCode(res, runErr, totals)
+	met.finish(ctx, code == ExitOK)
 	left, leftKnown := prog.left()
 	if !leftKnown {
 		left = -1

@@ -24,6 +24,7 @@ type Config struct {
 	FailureThreshold pipeline.Threshold   `yaml:"failure_threshold"`
 	Emulator         EmulatorConfig       `yaml:"emulator"`
 	Logging          LoggingConfig        `yaml:"logging"`
+	Metrics          MetricsConfig        `yaml:"metrics"`
 }
 
 // RunConfig identifies the run and bounds it.
@@ -195,6 +196,28 @@ type LoggingConfig struct {
 	ProgressInterval time.Duration `yaml:"progress_interval"`
 }
 
+// MetricsConfig says where `batch run` sends its metrics (docs/metrics.md).
+type MetricsConfig struct {
+	// Format is none or emf: CloudWatch Embedded Metric Format lines on
+	// stderr, which AWS Batch's awslogs driver ships to CloudWatch Logs and
+	// CloudWatch turns into metrics.
+	Format string `yaml:"format"`
+	// Interval is the period of the EMF lines and of the pushes.
+	Interval time.Duration `yaml:"interval"`
+	// Namespace is the CloudWatch namespace of the EMF metrics.
+	Namespace string `yaml:"namespace"`
+	// PushURL is a Prometheus Pushgateway's base URL ("": no pushes).
+	PushURL string `yaml:"push_url"`
+	// Job is the Pushgateway's job label.
+	Job string `yaml:"job"`
+}
+
+// Metrics formats (metrics.format).
+const (
+	MetricsNone = "none"
+	MetricsEMF  = "emf"
+)
+
 // Default returns the built-in defaults, as Load would resolve them with an
 // empty environment: a run id generated from the current time and shard
 // "0/1". It validates once credentials are set or dry_run is on.
@@ -259,6 +282,7 @@ func defaults() Config {
 		FailureThreshold: pipeline.Threshold{MinRecords: 50, MaxErrorShare: 0.5},
 		Emulator:         EmulatorConfig{TimeScale: 0.01, Seed: 1},
 		Logging:          LoggingConfig{Level: "info", Format: "auto", ProgressInterval: 30 * time.Second},
+		Metrics:          MetricsConfig{Format: MetricsNone, Interval: 60 * time.Second, Namespace: "reverify", Job: "reverify"},
 	}
 }
 

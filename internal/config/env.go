@@ -52,7 +52,7 @@ var envAliases = map[string]string{
 // scripts, not to the configuration.
 func reservedEnv(name string) bool {
 	switch name {
-	case "REVERIFY_CACHE", "REVERIFY_REQUIRE_S3", "REVERIFY_VERSITYGW":
+	case "REVERIFY_CACHE", "REVERIFY_REQUIRE_S3", "REVERIFY_VERSITYGW", "REVERIFY_REQUIRE_PUSHGATEWAY", "REVERIFY_PUSHGATEWAY":
 		return true
 	}
 	return strings.HasPrefix(name, "REVERIFY_TEST_")

@@ -90,6 +90,7 @@ func TestEnvReservedAndEmptyIgnored(t *testing.T) {
 	c, err := Load([]byte(dry), []string{
 		"REVERIFY_TEST_S3_ENDPOINT=http://x", "REVERIFY_TEST_ANYTHING=1",
 		"REVERIFY_CACHE=/tmp/c", "REVERIFY_REQUIRE_S3=1", "REVERIFY_VERSITYGW=/bin/v",
+		"REVERIFY_REQUIRE_PUSHGATEWAY=1", "REVERIFY_PUSHGATEWAY=/usr/bin/prometheus-pushgateway",
 		"REVERIFY_API_RATE=", // empty: as if unset
 	})
 	require.NoError(t, err)

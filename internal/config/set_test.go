@@ -31,7 +31,8 @@ func TestKeysMatchTheSchema(t *testing.T) {
 		"poll.initial_delay", "poll.multiplier", "poll.max_interval", "poll.jitter", "poll.deadline", "poll.bulk_status", "poll.list_interval",
 		"failure_threshold.min_records", "failure_threshold.max_error_share",
 		"emulator.time_scale", "emulator.scenario", "emulator.seed",
-		"logging.level", "logging.format", "logging.progress_interval")
+		"logging.level", "logging.format", "logging.progress_interval",
+		"metrics.format", "metrics.interval", "metrics.namespace", "metrics.push_url", "metrics.job")
 	assert.Equal(t, want, Keys())
 }
 

@@ -32,6 +32,7 @@ func (c Config) Validate() error {
 	validateThreshold(&v, c.FailureThreshold)
 	c.Emulator.validate(&v)
 	c.Logging.validate(&v)
+	c.Metrics.validate(&v)
 	return v.err()
 }
 
@@ -295,6 +296,29 @@ func (l LoggingConfig) validate(v *Errors) {
 	oneOf(v, "logging.level", l.Level, "debug", "info", "warn", "error")
 	oneOf(v, "logging.format", l.Format, "auto", "json", "text")
 	positive(v, "logging.progress_interval", l.ProgressInterval)
+}
+
+func (m MetricsConfig) validate(v *Errors) {
+	oneOf(v, "metrics.format", m.Format, MetricsNone, MetricsEMF)
+	positive(v, "metrics.interval", m.Interval)
+	// CloudWatch's namespaces: 1 to 255 characters of A-Z a-z 0-9 . - _ / #
+	// : and space, not only spaces, and AWS/ is AWS's own.
+	validNS := len(m.Namespace) >= 1 && len(m.Namespace) <= 255 && strings.TrimSpace(m.Namespace) != "" &&
+		!strings.HasPrefix(m.Namespace, "AWS/") &&
+		strings.Trim(m.Namespace, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_/#: ") == ""
+	if !validNS {
+		v.add("metrics.namespace", fmt.Sprintf("must be 1 to 255 characters from A-Z a-z 0-9 . - _ / # : and space, not starting with AWS/ (got %q)", m.Namespace))
+	}
+	if m.PushURL != "" {
+		if u, err := url.Parse(m.PushURL); err == nil && u.User != nil {
+			v.add("metrics.push_url", fmt.Sprintf("must not hold credentials: they would be printed and logged (got %q)", u.Redacted()))
+		} else {
+			httpURL(v, "metrics.push_url", m.PushURL)
+		}
+	}
+	if strings.TrimSpace(m.Job) == "" {
+		v.add("metrics.job", fmt.Sprintf("must not be empty: it is the Pushgateway's job label (got %q)", m.Job))
+	}
 }
 
 func atLeast(v *Errors, field string, got, min int) {

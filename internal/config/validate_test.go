@@ -89,6 +89,11 @@ func TestValidateListsEveryWrongField(t *testing.T) {
 		"logging.level":                     func(c *Config) { c.Logging.Level = "verbose" },
 		"logging.format":                    func(c *Config) { c.Logging.Format = "xml" },
 		"logging.progress_interval":         func(c *Config) { c.Logging.ProgressInterval = 0 },
+		"metrics.format":                    func(c *Config) { c.Metrics.Format = "statsd" },
+		"metrics.interval":                  func(c *Config) { c.Metrics.Interval = 0 },
+		"metrics.namespace":                 func(c *Config) { c.Metrics.Namespace = "AWS/Batch" },
+		"metrics.push_url":                  func(c *Config) { c.Metrics.PushURL = "pushgateway:9091" },
+		"metrics.job":                       func(c *Config) { c.Metrics.Job = " " },
 	}
 	base := c
 	for field, mutate := range bad {
@@ -145,6 +150,10 @@ func TestValidateBoundaries(t *testing.T) {
 		func(c *Config) { c.API.Rate, c.API.RatePerShard = Rate{Auto: true}, 5 }, // the shard's ceiling
 		func(c *Config) { c.API.MaxRate, c.API.StartRate = 60, 600 },             // unused with a fixed rate
 		func(c *Config) { c.API.Rate, c.API.MaxRate = Rate{Auto: true}, 0.001 },  // tiny, but a ceiling
+		func(c *Config) { c.Metrics.Format, c.Metrics.Interval = MetricsEMF, time.Millisecond },
+		func(c *Config) { c.Metrics.Namespace = "Team/reverify: nightly #2_x.y-z" },
+		func(c *Config) { c.Metrics.Namespace = strings.Repeat("n", 255) },
+		func(c *Config) { c.Metrics.PushURL = "https://pushgateway.example:9091/prefix/" },
 	}
 	for i, mutate := range ok {
 		c := withCreds(Default())
@@ -168,6 +177,13 @@ func TestValidateBoundaries(t *testing.T) {
 		{"emulator.time_scale", func(c *Config) { c.Emulator.TimeScale = 0 }},
 		{"poll.multiplier", func(c *Config) { c.Poll.Multiplier = math.NaN() }},
 		{"source.manifest", func(c *Config) { c.Source.Manifest = "s3:///m.csv" }},
+		{"metrics.namespace", func(c *Config) { c.Metrics.Namespace = "" }},
+		{"metrics.namespace", func(c *Config) { c.Metrics.Namespace = "   " }},
+		{"metrics.namespace", func(c *Config) { c.Metrics.Namespace = strings.Repeat("n", 256) }},
+		{"metrics.namespace", func(c *Config) { c.Metrics.Namespace = "names{}" }},
+		{"metrics.push_url", func(c *Config) { c.Metrics.PushURL = "ftp://gw" }},
+		{"metrics.push_url", func(c *Config) { c.Metrics.PushURL = "https://user:secret@gw" }},
+		{"metrics.job", func(c *Config) { c.Metrics.Job = "" }},
 	}
 	for _, tc := range bad {
 		c := withCreds(Default())

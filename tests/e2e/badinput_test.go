@@ -437,6 +437,8 @@ func TestBadInput(t *testing.T) {
 			"failure_threshold.min_records": "0", "failure_threshold.max_error_share": "2",
 			"emulator.time_scale": "0", "emulator.scenario": "[x]", "emulator.seed": "lots",
 			"logging.level": "loud", "logging.format": "xml", "logging.progress_interval": "0s",
+			"metrics.format": "prometheus", "metrics.interval": "-1m", "metrics.namespace": "AWS/Batch",
+			"metrics.push_url": `"pushgateway:9091"`, "metrics.job": `""`,
 		}
 		keys := config.Keys() // every key: a new one needs a wrong value here
 		for _, k := range keys {
