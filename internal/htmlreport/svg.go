@@ -123,10 +123,11 @@ func timeline(figs []*report.Figures) *barChart {
 	}
 	for _, f := range figs {
 		for sec, outcomes := range f.ByTime {
-			b := merged.ByTime[sec/merged.TimeStep*merged.TimeStep]
+			start := sec / merged.TimeStep * merged.TimeStep
+			b := merged.ByTime[start]
 			if b == nil {
 				b = map[string]int64{}
-				merged.ByTime[sec/merged.TimeStep*merged.TimeStep] = b
+				merged.ByTime[start] = b
 			}
 			for o, n := range outcomes {
 				b[o] += n

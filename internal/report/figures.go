@@ -199,18 +199,9 @@ func ReadFigures(ctx context.Context, store blob.Store, runID string) ([]Figures
 		prefix = RunPrefix(runID)
 	}
 	runs := map[string]*Figures{}
-	var parts []PartInfo
-	var summaryKeys []string
-	err := store.List(ctx, prefix, func(o blob.Object) error {
-		if p, ok := ParsePartKey(o.Key); ok && isPartKey(o.Key) {
-			parts = append(parts, p)
-		} else if _, _, _, ok := parseSummaryKey(o.Key); ok {
-			summaryKeys = append(summaryKeys, o.Key)
-		}
-		return nil
-	})
-	if err != nil && !missingLocalRoot(err) {
-		return nil, fmt.Errorf("list %s: %w", store.KeyURI(prefix), err)
+	parts, summaryKeys, err := listOutput(ctx, store, prefix)
+	if err != nil {
+		return nil, err
 	}
 	if len(parts) == 0 {
 		return nil, fmt.Errorf("%s: %w", store.KeyURI(prefix), ErrNoOutput)

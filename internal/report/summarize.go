@@ -79,18 +79,9 @@ func summarize(ctx context.Context, store blob.Store, prefix string, described *
 		}
 		return a
 	}
-	var parts []PartInfo
-	var summaryKeys []string
-	err := store.List(ctx, prefix, func(o blob.Object) error {
-		if p, ok := ParsePartKey(o.Key); ok && isPartKey(o.Key) {
-			parts = append(parts, p)
-		} else if _, _, _, ok := parseSummaryKey(o.Key); ok {
-			summaryKeys = append(summaryKeys, o.Key)
-		}
-		return nil
-	})
-	if err != nil && !missingLocalRoot(err) {
-		return nil, fmt.Errorf("list %s: %w", store.KeyURI(prefix), err)
+	parts, summaryKeys, err := listOutput(ctx, store, prefix)
+	if err != nil {
+		return nil, err
 	}
 	if len(parts) == 0 && len(summaryKeys) == 0 {
 		return nil, fmt.Errorf("%s: %w", store.KeyURI(prefix), ErrNoOutput)
@@ -156,6 +147,23 @@ func summarize(ctx context.Context, store blob.Store, prefix string, described *
 		out = append(out, runs[id].summary())
 	}
 	return out, nil
+}
+
+// listOutput lists the parts and the _summary.json keys below prefix, in
+// the store's order (a missing local root lists nothing).
+func listOutput(ctx context.Context, store blob.Store, prefix string) (parts []PartInfo, summaryKeys []string, err error) {
+	err = store.List(ctx, prefix, func(o blob.Object) error {
+		if p, ok := ParsePartKey(o.Key); ok && isPartKey(o.Key) {
+			parts = append(parts, p)
+		} else if _, _, _, ok := parseSummaryKey(o.Key); ok {
+			summaryKeys = append(summaryKeys, o.Key)
+		}
+		return nil
+	})
+	if err != nil && !missingLocalRoot(err) {
+		return nil, nil, fmt.Errorf("list %s: %w", store.KeyURI(prefix), err)
+	}
+	return parts, summaryKeys, nil
 }
 
 // repeats sorts hashes and counts those equal to the one before: the rows
