@@ -206,7 +206,11 @@ func (s *scheduler) run(ctx context.Context, in <-chan *record, out chan<- *reco
 				continue
 			}
 			if w != nil {
+				paid := w.pays()
 				w.arrived(now)
+				if !paid && w.pays() {
+					w.watchWaiting(&q)
+				}
 			}
 			s.schedule(&q, t, now, w)
 		case lr := <-listed:

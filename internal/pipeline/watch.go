@@ -138,6 +138,34 @@ func (w *watcher) watch(t *record) (time.Duration, bool) {
 	return max(6*w.cfg.InitialDelay, w.cfg.MaxInterval), true
 }
 
+// watchWaiting watches the records in q still waiting for their first own
+// poll that entered polling before the list paid: those of a run's first
+// seconds, before the rate records arrive at was known. Their first own
+// poll moves to the fallback, as if they had been watched on arrival, and
+// the list finds them. Call it when pays turns true.
+func (w *watcher) watchWaiting(q *pollQueue) {
+	moved := false
+	for _, t := range *q {
+		if t.watched || t.pollInterval != w.cfg.InitialDelay || t.effort.polls.Load() > 0 {
+			continue // watched, or polled already: its schedule stands
+		}
+		fallback, ok := w.watch(t)
+		if !ok {
+			continue
+		}
+		// It arrived about pollInterval before its first poll.
+		t.nextPoll = t.nextPoll.Add(fallback - t.pollInterval)
+		t.pollInterval = fallback
+		if !t.deadline.IsZero() && t.nextPoll.After(t.deadline) {
+			t.nextPoll = t.deadline
+		}
+		moved = true
+	}
+	if moved {
+		heap.Init(q)
+	}
+}
+
 // forget stops watching t (it left polling).
 func (w *watcher) forget(t *record) {
 	if t.watched {

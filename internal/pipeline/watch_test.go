@@ -23,6 +23,7 @@ type fakeFinals struct {
 	polls   map[string]int
 	listed  map[string]bool // returned by a list
 	byList  int             // polls of a process a list had returned
+	late    int             // polls more than 300 ms after the process became final: its own first poll, not a list's find
 	lists   atomic.Int64
 	refuse  bool // the list answers a 4xx
 }
@@ -57,6 +58,9 @@ func (f *fakeFinals) poll(_ context.Context, t *record) (bool, error) {
 	f.polls[t.st.process]++
 	if f.listed[t.st.process] {
 		f.byList++
+	}
+	if at, ok := f.finalAt[t.st.process]; ok && time.Since(at) > 300*time.Millisecond {
+		f.late++
 	}
 	f.mu.Unlock()
 	if f.final(t.st.process, time.Now()) {
@@ -119,8 +123,10 @@ func TestBulkStatusPollsEachRecordOnce(t *testing.T) {
 	}
 	// Records arriving after the first 100 ms (the rate's first estimate)
 	// are watched: the list finds them 30 ms after they arrive, long before
-	// their own poll at 2.4 s.
+	// their own poll at 2.4 s; those that arrived before are watched from
+	// then on, their own first poll (400 ms) moved to 2.4 s too.
 	assert.Greater(t, f.byList, n/2, "most records are polled because a list found them final")
+	assert.LessOrEqual(t, f.late, n/100, "records polled late, on their own: those of the first 100 ms are watched too once the rate is known")
 	assert.Less(t, f.lists.Load(), int64(n/10), "lists find many records each")
 }
 
