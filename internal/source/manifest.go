@@ -218,7 +218,11 @@ func (a *Archive) rowRecord(rw row, seen lineSet) Record {
 		}
 		id = fmt.Sprintf("line-%d", rw.line)
 	}
-	r.ID = id
+	// The ID is kept, by the journal and the part being written, for as long
+	// as the record's row is not committed (tens of thousands of records):
+	// a copy of its own, so that it does not keep the whole manifest line it
+	// was cut from (a CSV field shares the line's memory).
+	r.ID = strings.Clone(id)
 	if first, dup := seen.add(id, rw.line); dup {
 		r.addProblem(CodeDuplicateRecord, "", "record_id %q already appeared on line %d", clip(id), first)
 	}
