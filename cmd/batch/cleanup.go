@@ -86,7 +86,7 @@ func (m *Main) cleanupCmd(ctx context.Context, args []string) int {
 	}
 	opt := pipeline.CleanupOptions{List: *list}
 	if !*list {
-		dl, err := journal.Open(ctx, out, report.CleanupLogPrefix(cfg.Run.RunID), "c-"+report.NewAttemptID(time.Now()), 0)
+		dl, err := journal.OpenLog(ctx, out, report.CleanupLogPrefix(cfg.Run.RunID), "c-"+report.NewAttemptID(time.Now()), 0)
 		if err != nil {
 			fmt.Fprintf(m.Stderr, "batch cleanup: %v\n", describe(err))
 			return ExitFatal

@@ -64,6 +64,9 @@ const mergeAbove = 16
 // them, or polls again). Every other final entry in those objects is taken
 // out at the compactor's next pass. Call it before the first Committed.
 func (j *Writer) Adopt(objects, pending []string) {
+	if j.whole {
+		return // nothing is compacted
+	}
 	j.mu.Lock()
 	for _, id := range pending {
 		j.pending[id] = true
@@ -92,7 +95,7 @@ func (j *Writer) kickCompactor() {
 // finals, entries naming recs, and committed entries (commits); a record
 // already committed, or a committed entry, makes the compactor look at it.
 func (j *Writer) track(key string, finals, recs []string, commits bool) {
-	if key == "" {
+	if key == "" || j.whole {
 		return
 	}
 	if commits {

@@ -283,3 +283,53 @@ func TestStateKeepsCommittedRecordsCompactly(t *testing.T) {
 	assert.True(t, st.Lookup("journaled").Committed)
 	assert.Equal(t, "p", st.Lookup("journaled").Process)
 }
+
+// A log kept whole (the dossier log) keeps nothing per record in memory:
+// the compaction state a journal keeps for each record's entries until its
+// row is committed would grow with every record of a run, as it never is.
+// Every entry stays on storage.
+func TestLogKeptWholeTracksNothingPerRecord(t *testing.T) {
+	ctx := context.Background()
+	for _, whole := range []bool{false, true} {
+		store, err := blob.NewLocal(t.TempDir())
+		require.NoError(t, err)
+		open := Open
+		if whole {
+			open = OpenLog
+		}
+		j, err := open(ctx, store, prefix, "a1", 0)
+		require.NoError(t, err)
+		const n = 500
+		ids := make([]string, n)
+		for i := range n {
+			ids[i] = fmt.Sprintf("r%03d", i)
+			require.NoError(t, j.Append(ctx, Entry{Type: TypeDossier, Record: ids[i], Dossier: "d" + ids[i]}))
+			require.NoError(t, j.Append(ctx, Entry{Type: TypeDeleted, Record: ids[i], Dossier: "d" + ids[i], Status: 204}))
+		}
+		require.NoError(t, j.Sync(ctx))
+		j.mu.Lock()
+		named := 0
+		for _, recs := range j.holds {
+			named += len(recs)
+		}
+		j.mu.Unlock()
+		if whole {
+			assert.Zero(t, named, "a log kept whole names no record in memory")
+		} else {
+			assert.Equal(t, 2*n, named, "a journal knows which object names each record, to compact it")
+		}
+		j.Committed("part-1", ids)
+		require.NoError(t, j.Close())
+		if !whole {
+			continue
+		}
+		lines := 0
+		require.NoError(t, store.List(ctx, prefix, func(o blob.Object) error {
+			b, err := store.Get(ctx, o.Key, 1<<20)
+			require.NoError(t, err)
+			lines += strings.Count(string(b), "\n")
+			return nil
+		}))
+		assert.Equal(t, 2*n+1, lines, "every entry, and the committed one, stays in the log")
+	}
+}

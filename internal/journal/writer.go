@@ -50,8 +50,10 @@ type Writer struct {
 	done    chan struct{} // closed when the flusher ends
 
 	// Compaction (compact.go): the final entries on storage whose rows are
-	// not yet committed, and where every final entry went.
+	// not yet committed, and where every final entry went. A log kept whole
+	// (OpenLog) tracks none of it: it would grow with every record.
 	store       blob.Store
+	whole       bool
 	bufFinals   []string            // records of the final entries in buf
 	bufRecs     []string            // records named by the entries in buf (with repeats)
 	writing     []string            // bufRecs of the write under way
@@ -86,9 +88,22 @@ type sink interface {
 
 // Open starts the journal of an attempt below prefix in store. flushEvery is
 // the checkpoint interval where the store cannot append (0: the default).
+// Its entries are compacted as the records' rows are committed (compact.go).
 func Open(ctx context.Context, store blob.Store, prefix, attempt string, flushEvery time.Duration) (*Writer, error) {
+	return open(ctx, store, prefix, attempt, flushEvery, false)
+}
+
+// OpenLog starts an attempt's log below prefix, written as Open's journal
+// but kept whole: nothing is ever taken out of it (the dossier logs, the
+// evidence of deletion), so the writer keeps nothing per record in memory.
+// Committed only appends its entry; Adopt does nothing.
+func OpenLog(ctx context.Context, store blob.Store, prefix, attempt string, flushEvery time.Duration) (*Writer, error) {
+	return open(ctx, store, prefix, attempt, flushEvery, true)
+}
+
+func open(ctx context.Context, store blob.Store, prefix, attempt string, flushEvery time.Duration, whole bool) (*Writer, error) {
 	j := &Writer{flushEvery: flushEvery, kick: make(chan struct{}, 1), closed: make(chan struct{}), done: make(chan struct{}),
-		store: store, pending: map[string]bool{}, tracked: map[string][]string{},
+		store: store, whole: whole, pending: map[string]bool{}, tracked: map[string][]string{},
 		holds: map[string][]string{}, finished: map[string]bool{}, droppable: map[string]bool{}, commits: map[string]bool{},
 		compact: make(chan struct{}, 1), compacted: make(chan struct{})}
 	if j.flushEvery <= 0 {
@@ -106,7 +121,11 @@ func Open(ctx context.Context, store blob.Store, prefix, attempt string, flushEv
 		j.sink = &objectSink{store: store, prefix: prefix + attempt + "/"}
 	}
 	go j.flusher(context.WithoutCancel(ctx))
-	go j.compactor(context.WithoutCancel(ctx))
+	if whole {
+		close(j.compacted)
+	} else {
+		go j.compactor(context.WithoutCancel(ctx))
+	}
 	return j, nil
 }
 
@@ -163,7 +182,7 @@ func (j *Writer) Append(ctx context.Context, e Entry) error {
 	}
 	j.buf = append(append(j.buf, line...), '\n')
 	j.seq++
-	if e.Type == TypeFinal {
+	if e.Type == TypeFinal && !j.whole {
 		// Its result is needed until the record's row is committed.
 		j.bufFinals = append(j.bufFinals, e.Record)
 		j.pending[e.Record] = true
@@ -173,7 +192,7 @@ func (j *Writer) Append(ctx context.Context, e Entry) error {
 			delete(j.finished, e.Record)
 		}
 	}
-	if e.Record != "" {
+	if e.Record != "" && !j.whole {
 		j.bufRecs = append(j.bufRecs, e.Record)
 	}
 	if e.Type == TypeCommitted {
@@ -215,6 +234,9 @@ func encode(e Entry) ([]byte, error) {
 // the journal: the compactor removes their final entries (compact.go).
 func (j *Writer) Committed(part string, recordIDs []string) {
 	_ = j.Append(context.Background(), Entry{Type: TypeCommitted, Records: recordIDs, Part: part})
+	if j.whole {
+		return
+	}
 	j.mu.Lock()
 	for _, id := range recordIDs {
 		delete(j.pending, id)
@@ -381,6 +403,9 @@ func (j *Writer) Close() error {
 	}
 	if cerr != nil {
 		return fail(cerr)
+	}
+	if j.whole {
+		return nil
 	}
 	// Nothing is written any more: the last pass takes every final entry
 	// whose row is committed out of the journal, the last object included.

@@ -41,7 +41,7 @@ func (p *Pipeline) logDossier(ctx context.Context, e journal.Entry) error {
 // OpenDossierLog opens an attempt's dossier log (report.DossierLogPrefix),
 // written like the journal: appended and synced locally, checkpoints on S3.
 func OpenDossierLog(ctx context.Context, out blob.Store, runID string, shard, count int, attempt string) (*journal.Writer, error) {
-	return journal.Open(ctx, out, report.DossierLogPrefix(runID, shard, count), attempt, 0)
+	return journal.OpenLog(ctx, out, report.DossierLogPrefix(runID, shard, count), attempt, 0)
 }
 
 // DossierCounts reads dossier logs: the dossiers created, deleted (the API
