@@ -127,20 +127,20 @@ func TestAdaptiveEach429DecreasesUnlessSentBeforeTheLastDecrease(t *testing.T) {
 	c := afterSlowStart(t, 200, 100)
 	at := t0.Add(500 * time.Millisecond)
 	c.answered(at, EndpointGetProcess, http.StatusTooManyRequests, time.Millisecond)
-	assert.InDelta(t, 95, c.Rate(), 1e-9, "×0.95 per 429")
+	assert.InDelta(t, 100*adaptDecrease, c.Rate(), 1e-9, "× adaptDecrease per 429")
 
 	// A burst of 429s answering requests sent before that decrease: one
 	// signal, already answered.
 	for i := range 50 {
 		c.answered(at.Add(time.Duration(i)*time.Millisecond), EndpointGetProcess, http.StatusTooManyRequests, 60*time.Millisecond)
 	}
-	assert.InDelta(t, 95, c.Rate(), 1e-9, "one burst, one decrease")
+	assert.InDelta(t, 100*adaptDecrease, c.Rate(), 1e-9, "one burst, one decrease")
 	assert.Equal(t, 51, c.throttles)
 	assert.Equal(t, 50, c.stale)
 
 	// A request sent after it, throttled still: another signal.
 	c.answered(at.Add(100*time.Millisecond), EndpointGetProcess, http.StatusTooManyRequests, 20*time.Millisecond)
-	assert.InDelta(t, 95*adaptDecrease, c.Rate(), 1e-9)
+	assert.InDelta(t, 100*adaptDecrease*adaptDecrease, c.Rate(), 1e-9)
 }
 
 func TestAdaptiveDecreaseTakesEffectAfterTheSlotsAlreadyGranted(t *testing.T) {
@@ -148,13 +148,13 @@ func TestAdaptiveDecreaseTakesEffectAfterTheSlotsAlreadyGranted(t *testing.T) {
 	require.NoError(t, err)
 	c.slowStart = false
 	c.answered(t0, EndpointGetProcess, http.StatusTooManyRequests, time.Millisecond)
-	require.InDelta(t, 95, c.Rate(), 1e-9)
+	require.InDelta(t, 100*adaptDecrease, c.Rate(), 1e-9)
 	// Sent 200 ms after the decrease, on a slot granted before it: stale.
 	c.answered(t0.Add(250*time.Millisecond), EndpointGetProcess, http.StatusTooManyRequests, 50*time.Millisecond)
-	assert.InDelta(t, 95, c.Rate(), 1e-9)
+	assert.InDelta(t, 100*adaptDecrease, c.Rate(), 1e-9)
 	// Sent once those slots were used: a signal.
 	c.answered(t0.Add(400*time.Millisecond), EndpointGetProcess, http.StatusTooManyRequests, 50*time.Millisecond)
-	assert.InDelta(t, 95*adaptDecrease, c.Rate(), 1e-9)
+	assert.InDelta(t, 100*adaptDecrease*adaptDecrease, c.Rate(), 1e-9)
 }
 
 func TestAdaptiveKeepsAFloor(t *testing.T) {
@@ -360,6 +360,35 @@ func TestAdaptiveClientsShareAQuotaFairly(t *testing.T) {
 	per, total, _ = s.measure(30 * time.Second)
 	t.Logf("after one stopped: per client %v, total %.1f (%.3f Q)", round(per), total, total/q)
 	assert.Greater(t, total, 0.9*q, "the share of a finished client is taken up")
+}
+
+// Eight clients with equal work, as the shards of BenchmarkShardsShareQuota:
+// over many draws of the order their requests interleave in, the slowest
+// keeps most of the fastest's throughput, the 429s stay few, and the share
+// of a client that stops is taken up within seconds. (The model is
+// deterministic: these are the figures of adaptive.go's comment.)
+func TestAdaptiveEightClientsShareFairly(t *testing.T) {
+	const q, n, seeds = 200.0, 8, 40
+	var fair, worst, share, after float64
+	worst = 1
+	for seed := range uint64(seeds) {
+		s := newQuotaSim(t, q, 20, n, 3*q/n, q/10/n)
+		s.rng = rand.New(rand.NewPCG(seed+1, 7))
+		s.run(10 * time.Second)
+		per, _, sh := s.measure(40 * time.Second)
+		lo, hi := minMax(per)
+		fair += lo / hi / seeds
+		worst = min(worst, lo/hi)
+		share += sh / seeds
+		s.clients[0].stopped = true
+		_, total, _ := s.measure(10 * time.Second)
+		after += total / q / seeds
+	}
+	t.Logf("slowest/fastest %.3f on average, %.3f at worst; 429 share %.4f; 10 s after one stopped %.3f Q", fair, worst, share, after)
+	assert.Greater(t, fair, 0.85, "the slowest client's throughput over the fastest's, on average")
+	assert.Greater(t, worst, 0.75, "at worst")
+	assert.Less(t, share, 0.03, "429 share")
+	assert.Greater(t, after, 0.95, "the share of a stopped client is taken up")
 }
 
 func minMax(v []float64) (lo, hi float64) {
