@@ -50,12 +50,14 @@ func OpenDossierLog(ctx context.Context, out blob.Store, runID string, shard, co
 // whose creation a killed attempt did not get on storage but whose deletion
 // a later one logged counts as created.
 //
-// The dossiers are kept as 64-bit hashes of their ids in two sorted
-// slices, 16 bytes per dossier (16 MB for a million): the counts are
+// The dossiers are kept as 64-bit hashes of their ids in sorted slices,
+// 16 bytes per dossier (a creation and a deletion: 16 MB for a million): the counts are
 // exact unless two of the run's ids share a hash, a chance of about n²/2⁶⁵
 // (3·10⁻⁸ for a million), and then off by one.
 func DossierCounts(ctx context.Context, out blob.Store, logs []string, extra ...string) (report.DossierCounts, error) {
-	var created, deleted []uint64
+	// created: the logs' creations; deleted: their deletions, each a
+	// creation too; cleaned: the extra logs' deletions.
+	var created, deleted, cleaned []uint64
 	read := func(prefix string, all bool) error {
 		return journal.Each(ctx, out, prefix, func(_ string, e journal.Entry) error {
 			switch {
@@ -63,11 +65,11 @@ func DossierCounts(ctx context.Context, out blob.Store, logs []string, extra ...
 			case e.Type == journal.TypeDossier && all:
 				created = append(created, report.IDHash(e.Dossier))
 			case e.Type == journal.TypeDeleted && (e.Status/100 == 2 || e.Status == http.StatusNotFound):
-				h := report.IDHash(e.Dossier)
 				if all {
-					created = append(created, h)
+					deleted = append(deleted, report.IDHash(e.Dossier))
+				} else {
+					cleaned = append(cleaned, report.IDHash(e.Dossier))
 				}
-				deleted = append(deleted, h)
 			}
 			return nil
 		})
@@ -82,19 +84,32 @@ func DossierCounts(ctx context.Context, out blob.Store, logs []string, extra ...
 			return report.DossierCounts{}, err
 		}
 	}
-	slices.Sort(created)
-	created = slices.Compact(created)
-	slices.Sort(deleted)
-	deleted = slices.Compact(deleted)
+	created, deleted, cleaned = sortedSet(created), sortedSet(deleted), sortedSet(cleaned)
 	var c report.DossierCounts
-	c.Created = int64(len(created))
+	// Created: created ∪ deleted. Deleted: deleted, and the cleaned ones
+	// the logs created.
+	c.Created = int64(len(created) + len(deleted))
 	for _, h := range deleted {
 		if _, ok := slices.BinarySearch(created, h); ok {
+			c.Created--
+		}
+	}
+	c.Deleted = int64(len(deleted))
+	for _, h := range cleaned {
+		_, made := slices.BinarySearch(created, h)
+		_, gone := slices.BinarySearch(deleted, h)
+		if made && !gone {
 			c.Deleted++
 		}
 	}
 	c.Left = c.Created - c.Deleted
 	return c, nil
+}
+
+// sortedSet sorts s and drops its repeats, in place.
+func sortedSet(s []uint64) []uint64 {
+	slices.Sort(s)
+	return slices.Compact(s)
 }
 
 // DeletionEntry is the dossier log's entry of a deletion: the dossier, when,
