@@ -396,6 +396,7 @@ func (m *Main) run(ctx context.Context, cfg config.Config, log *slog.Logger, pro
 		"dry_run", cfg.Run.DryRun, "personal_data", string(cfg.Output.PersonalData), "resumed_attempts", a.resume.Attempts)
 	met := startMetrics(ctx, cfg, a, tap, lines, runLog)
 	res, runErr := a.pipeline.Run(ctx)
+	a.resume.Forget() // nothing looks records up any more
 	prog.finish()
 	if cause := context.Cause(ctx); runErr != nil && errors.Is(cause, lease.ErrLost) {
 		runErr = cause

@@ -333,3 +333,18 @@ func TestLogKeptWholeTracksNothingPerRecord(t *testing.T) {
 		assert.Equal(t, 2*n+1, lines, "every entry, and the committed one, stays in the log")
 	}
 }
+
+// Forget lets go of every record once the attempt no longer looks them up.
+func TestStateForgetsItsRecords(t *testing.T) {
+	st := NewState()
+	st.MarkCommitted("a")         // the compact set
+	st.Record("b").Started = true // a record entry
+	require.NotNil(t, st.Lookup("a"))
+	require.NotNil(t, st.Lookup("b"))
+	st.Forget()
+	assert.Nil(t, st.Lookup("a"))
+	assert.Nil(t, st.Lookup("b"))
+	assert.Empty(t, st.done.sorted)
+	var none *State
+	none.Forget() // a run without an earlier attempt may hold none
+}

@@ -143,6 +143,16 @@ func (s *State) Lookup(id string) *Record {
 	return nil
 }
 
+// Forget drops what is known of the records, once nothing looks them up any
+// more (the attempt's pipeline has ended): the end of an attempt reads every
+// part again for its summary, and need not hold the resume's 16 bytes a
+// committed record meanwhile. Lookup then knows no record.
+func (s *State) Forget() {
+	if s != nil {
+		s.Records, s.done = map[string]*Record{}, doneSet{}
+	}
+}
+
 // Record returns the record's entry, creating one (committed when done says
 // so).
 func (s *State) Record(id string) *Record {
