@@ -209,7 +209,7 @@ func (s *scheduler) run(ctx context.Context, in <-chan *record, out chan<- *reco
 				paid := w.pays()
 				w.arrived(now)
 				if !paid && w.pays() {
-					w.watchWaiting(&q)
+					w.watchWaiting(&q, now)
 				}
 			}
 			s.schedule(&q, t, now, w)
@@ -272,16 +272,20 @@ func (s *scheduler) schedule(q *pollQueue, t *record, now time.Time, w *watcher)
 		}
 	}
 	t.pollInterval = d
-	next := now.Add(s.cfg.jittered(t.pollInterval))
+	t.pollAt(now.Add(s.cfg.jittered(t.pollInterval)), now)
+	heap.Push(q, t)
+}
+
+// pollAt sets t's next poll to next, but not past its deadline (one last
+// look at the deadline itself) and not before now.
+func (t *record) pollAt(next, now time.Time) {
 	if !t.deadline.IsZero() && next.After(t.deadline) {
-		// One last look at the deadline itself.
 		next = t.deadline
-		if next.Before(now) {
-			next = now
-		}
+	}
+	if next.Before(now) {
+		next = now
 	}
 	t.nextPoll = next
-	heap.Push(q, t)
 }
 
 func resetTimer(t *time.Timer, d time.Duration) {

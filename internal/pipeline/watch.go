@@ -143,7 +143,7 @@ func (w *watcher) watch(t *record) (time.Duration, bool) {
 // seconds, before the rate records arrive at was known. Their first own
 // poll moves to the fallback, as if they had been watched on arrival, and
 // the list finds them. Call it when pays turns true.
-func (w *watcher) watchWaiting(q *pollQueue) {
+func (w *watcher) watchWaiting(q *pollQueue, now time.Time) {
 	moved := false
 	for _, t := range *q {
 		if t.watched || t.pollInterval != w.cfg.InitialDelay || t.effort.polls.Load() > 0 {
@@ -154,11 +154,8 @@ func (w *watcher) watchWaiting(q *pollQueue) {
 			continue
 		}
 		// It arrived about pollInterval before its first poll.
-		t.nextPoll = t.nextPoll.Add(fallback - t.pollInterval)
+		t.pollAt(t.nextPoll.Add(fallback-t.pollInterval), now)
 		t.pollInterval = fallback
-		if !t.deadline.IsZero() && t.nextPoll.After(t.deadline) {
-			t.nextPoll = t.deadline
-		}
 		moved = true
 	}
 	if moved {
