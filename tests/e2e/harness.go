@@ -225,8 +225,8 @@ type Result struct {
 	Wall     time.Duration // start to exit
 	User     time.Duration // CPU time (rusage of the child)
 	Sys      time.Duration
-	// MaxRSSKiB is the child's peak resident set (rusage ru_maxrss, KiB on
-	// Linux): VmHWM at exit.
+	// MaxRSSKiB is the child's own peak resident set in KiB (rss.go: its
+	// ru_maxrss alone would be at least the test process's peak).
 	MaxRSSKiB int64
 }
 
@@ -288,10 +288,11 @@ func Start(t testing.TB, c Command) *Proc {
 		cancel()
 		t.Fatalf("start batch %s: %v", strings.Join(c.Args, " "), err)
 	}
+	rss := watchRSS(cmd.Process.Pid)
 	go func() {
 		defer cancel()
 		err := cmd.Wait()
-		p.res = p.result(err)
+		p.res = p.result(err, rss)
 		close(p.done)
 	}()
 	t.Cleanup(func() {
@@ -305,10 +306,11 @@ func Start(t testing.TB, c Command) *Proc {
 	return p
 }
 
-func (p *Proc) result(waitErr error) Result {
+func (p *Proc) result(waitErr error, rss *rssWatch) Result {
 	r := Result{Args: p.args, Wall: time.Since(p.started), Stdout: p.stdout.String(), Stderr: p.stderr.String(), ExitCode: -1}
 	st := p.cmd.ProcessState
 	if st == nil {
+		rss.peak(0)
 		r.Stderr += fmt.Sprintf("\n[harness: wait: %v]", waitErr)
 		return r
 	}
@@ -317,9 +319,11 @@ func (p *Proc) result(waitErr error) Result {
 		r.Signal = ws.Signal()
 	}
 	r.User, r.Sys = st.UserTime(), st.SystemTime()
+	var maxrss int64
 	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
-		r.MaxRSSKiB = int64(ru.Maxrss)
+		maxrss = int64(ru.Maxrss)
 	}
+	r.MaxRSSKiB = rss.peak(maxrss)
 	return r
 }
 

@@ -452,10 +452,12 @@ func startQuiet(t testing.TB, args []string, env Env, dir string, timeout time.D
 		cancel()
 		t.Fatalf("start batch %s: %v", strings.Join(args, " "), err)
 	}
+	rss := watchRSS(cmd.Process.Pid)
 	go func() {
 		defer cancel()
 		err := cmd.Wait()
 		r := Result{Args: args, Wall: time.Since(p.started), Stdout: p.stdout.String(), Stderr: p.stderr.String(), ExitCode: -1}
+		var maxrss int64
 		if st := cmd.ProcessState; st != nil {
 			r.ExitCode = st.ExitCode()
 			if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -463,11 +465,12 @@ func startQuiet(t testing.TB, args []string, env Env, dir string, timeout time.D
 			}
 			r.User, r.Sys = st.UserTime(), st.SystemTime()
 			if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
-				r.MaxRSSKiB = int64(ru.Maxrss)
+				maxrss = int64(ru.Maxrss)
 			}
 		} else {
 			r.Stderr += fmt.Sprintf("\n[harness: wait: %v]", err)
 		}
+		r.MaxRSSKiB = rss.peak(maxrss)
 		p.res = quietResult{Result: r, stderrLines: p.stderr.lines(), stderrBytes: p.stderr.total()}
 		close(p.done)
 	}()
@@ -553,22 +556,6 @@ func procCPU(pid int) (time.Duration, bool) {
 		return 0, false
 	}
 	return time.Duration(ut+st) * time.Second / clockTicks, true
-}
-
-// procHWM returns the process's peak resident set in KiB (VmHWM of
-// /proc/<pid>/status), 0 when unknown.
-func procHWM(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return 0
 }
 
 // ---------------------------------------------------------------------------
