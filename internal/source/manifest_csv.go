@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -14,16 +15,17 @@ import (
 // broken quote spoils one line, never the rest of the file.
 type csvParser struct {
 	columns []string // normalized header names; "column_N" for unnamed ones
+	split   csvSplitter
 }
 
 // newCSVParser reads the header line: names are trimmed and lower-cased;
 // record_id and front are required; a name may appear once.
 func newCSVParser(header []byte) (*csvParser, error) {
-	fields, err := splitCSV(header)
+	p := &csvParser{}
+	fields, err := p.split.fields(header)
 	if err != nil {
 		return nil, err
 	}
-	p := &csvParser{}
 	seen := map[string]bool{}
 	var dups []string
 	for i, f := range fields {
@@ -58,7 +60,7 @@ func (p *csvParser) parse(line []byte, n int) (row, bool) {
 	if len(bytes.TrimSpace(line)) == 0 {
 		return rw, true
 	}
-	fields, err := splitCSV(line)
+	fields, err := p.split.fields(line)
 	if err != nil {
 		rw.badf("line %d is not valid CSV: %v", n, err)
 		return rw, false
@@ -94,12 +96,29 @@ func (p *csvParser) parse(line []byte, n int) (row, bool) {
 	return rw, false
 }
 
-// splitCSV parses one line of CSV (RFC 4180 quoting) with encoding/csv.
-func splitCSV(line []byte) ([]string, error) {
-	r := csv.NewReader(bytes.NewReader(line))
-	r.FieldsPerRecord = -1
-	r.TrimLeadingSpace = true
-	fields, err := r.Read()
+// csvSplitter parses one line of CSV at a time (RFC 4180 quoting) with
+// encoding/csv, with one csv.Reader for every line: a reader per line would allocate its 4 KiB
+// buffer (and its record buffers) a line, 8 GB of garbage for the two
+// passes over a million-line manifest. Not safe for concurrent use.
+type csvSplitter struct {
+	line bytes.Reader
+	buf  *bufio.Reader
+	r    *csv.Reader
+}
+
+// fields splits line. The slice is reused by the next call; the strings
+// are the caller's.
+func (c *csvSplitter) fields(line []byte) ([]string, error) {
+	if c.r == nil {
+		c.buf = bufio.NewReader(&c.line)
+		c.r = csv.NewReader(c.buf) // reads c.buf itself: it is a bufio.Reader already
+		c.r.FieldsPerRecord = -1
+		c.r.TrimLeadingSpace = true
+		c.r.ReuseRecord = true
+	}
+	c.line.Reset(line)
+	c.buf.Reset(&c.line)
+	fields, err := c.r.Read()
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
@@ -110,7 +129,7 @@ func splitCSV(line []byte) ([]string, error) {
 		}
 		return nil, err
 	}
-	if _, err := r.Read(); err != io.EOF {
+	if _, err := c.r.Read(); err != io.EOF {
 		return nil, errors.New("more than one CSV record on the line")
 	}
 	return fields, nil
