@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -120,12 +121,23 @@ func describeBytes(key string, b []byte) (ManifestPart, error) {
 
 // manifestPart describes a part from its bytes and, when open, its file.
 func manifestPart(key string, b []byte, f *parquet.File) ManifestPart {
-	sum := sha256.Sum256(b)
-	mp := ManifestPart{Key: key, Bytes: int64(len(b)), SHA256: hex.EncodeToString(sum[:])}
+	mp, _ := manifestPartOf(key, bytes.NewReader(b), f) // a bytes.Reader does not fail
+	return mp
+}
+
+// manifestPartOf describes a part from its content, read once, and, when
+// open, its file.
+func manifestPartOf(key string, content io.Reader, f *parquet.File) (ManifestPart, error) {
+	h := sha256.New()
+	n, err := io.Copy(h, content)
+	if err != nil {
+		return ManifestPart{}, err
+	}
+	mp := ManifestPart{Key: key, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))}
 	if f != nil {
 		mp.Rows = f.NumRows()
 	}
-	return mp
+	return mp, nil
 }
 
 // WriteManifest writes m as the shard's _manifest.json, whole.

@@ -6,20 +6,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 
 	"github.com/parquet-go/parquet-go"
 
 	"reverify/internal/blob"
 )
 
-// Reading earlier output back. A part is read whole into memory (parts are
-// bounded by MaxRowsPerPart rows, a few MiB) and decoded row group by row
-// group in batches; rows are handed to the callback one at a time.
+// Reading earlier output back. A part on a local store is read where it is,
+// through its file; elsewhere (S3) it is read whole into memory (parts are
+// bounded by MaxRowsPerPart rows, a few MiB). Either way it is decoded row
+// group by row group in batches; rows are handed to the callback one at a
+// time.
 
 const (
 	readBatch = 256
 	// maxPartBytes refuses to load an absurdly large object named like a part.
 	maxPartBytes = 2 << 30
+	// partReadBuffer is the read size of a part read through its file.
+	partReadBuffer = 256 << 10
 )
 
 // Read calls fn for every row of every part of every run below the output
@@ -105,21 +110,59 @@ func readPartAs[T any](ctx context.Context, store blob.Store, key string, fn fun
 
 // readPartFile opens the part at key and hands it to fn with its URI.
 func readPartFile(ctx context.Context, store blob.Store, key string, fn func(f *parquet.File, uri string) error) error {
-	return readPartBytes(ctx, store, key, func(_ []byte, f *parquet.File, uri string) error { return fn(f, uri) })
+	_, err := openPart(ctx, store, key, false, fn)
+	return err
 }
 
-// readPartBytes is readPartFile that also hands over the part's bytes.
-func readPartBytes(ctx context.Context, store blob.Store, key string, fn func(b []byte, f *parquet.File, uri string) error) error {
+// openPart opens the part at key and hands it to fn with its URI; with
+// describe, it also describes the part (manifestPart: size, SHA-256, rows).
+// A part of a local store is read through its file (a million-record
+// resume reads every part back: whole, each would be a few MiB more of heap
+// at a time, and garbage after); another store's is read whole.
+func openPart(ctx context.Context, store blob.Store, key string, describe bool, fn func(f *parquet.File, uri string) error) (ManifestPart, error) {
 	uri := store.KeyURI(key)
-	b, err := store.Get(ctx, key, maxPartBytes)
-	if err != nil {
-		return fmt.Errorf("read part %s: %w", uri, err)
+	if _, local := store.(*blob.Local); !local {
+		b, err := store.Get(ctx, key, maxPartBytes)
+		if err != nil {
+			return ManifestPart{}, fmt.Errorf("read part %s: %w", uri, err)
+		}
+		f, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			return ManifestPart{}, fmt.Errorf("read part %s: %w", uri, err)
+		}
+		var mp ManifestPart
+		if describe {
+			mp = manifestPart(key, b, f)
+		}
+		return mp, fn(f, uri)
 	}
-	f, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
+	rc, err := store.Open(ctx, key)
 	if err != nil {
-		return fmt.Errorf("read part %s: %w", uri, err)
+		return ManifestPart{}, fmt.Errorf("read part %s: %w", uri, err)
 	}
-	return fn(b, f, uri)
+	defer rc.Close()
+	file, ok := rc.(interface {
+		io.ReaderAt
+		Stat() (fs.FileInfo, error)
+	})
+	if !ok {
+		return ManifestPart{}, fmt.Errorf("read part %s: the local store gave no file", uri)
+	}
+	fi, err := file.Stat()
+	if err != nil {
+		return ManifestPart{}, fmt.Errorf("read part %s: %w", uri, err)
+	}
+	f, err := parquet.OpenFile(file, fi.Size(), parquet.ReadBufferSize(partReadBuffer))
+	if err != nil {
+		return ManifestPart{}, fmt.Errorf("read part %s: %w", uri, err)
+	}
+	var mp ManifestPart
+	if describe {
+		if mp, err = manifestPartOf(key, io.NewSectionReader(file, 0, fi.Size()), f); err != nil {
+			return ManifestPart{}, fmt.Errorf("read part %s: %w", uri, err)
+		}
+	}
+	return mp, fn(f, uri)
 }
 
 // readFileAs decodes an open part (at uri) as rows of T, in batches.

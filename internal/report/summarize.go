@@ -112,10 +112,7 @@ func summarize(ctx context.Context, store blob.Store, prefix string, described *
 			countRepeats()
 			idsShard, idsRun = dir, a
 		}
-		err := readPartBytes(ctx, store, p.Key, func(b []byte, f *parquet.File, uri string) error {
-			if described != nil {
-				*described = append(*described, manifestPart(p.Key, b, f))
-			}
+		mp, err := openPart(ctx, store, p.Key, described != nil, func(f *parquet.File, uri string) error {
 			return readFileAs(ctx, f, uri, func(rows []summaryCols) error {
 				for i := range rows {
 					r := rows[i].row()
@@ -127,6 +124,9 @@ func summarize(ctx context.Context, store blob.Store, prefix string, described *
 		})
 		if err != nil {
 			return nil, err
+		}
+		if described != nil {
+			*described = append(*described, mp)
 		}
 	}
 	countRepeats()
