@@ -110,6 +110,12 @@ func (d *doneSet) has(id string) bool {
 // merge sorts the tail into the sorted hashes (one pass over them).
 func (d *doneSet) merge() {
 	slices.SortFunc(d.tail, idHash.cmp)
+	if len(d.sorted) == 0 {
+		// The first merge (a resume's, once every part is read): in
+		// place, not into a second copy of the whole set.
+		d.sorted, d.tail = slices.Compact(d.tail), nil
+		return
+	}
 	out := make([]idHash, 0, len(d.sorted)+len(d.tail))
 	i, j := 0, 0
 	for i < len(d.sorted) || j < len(d.tail) {
@@ -162,6 +168,21 @@ func (s *State) Record(id string) *Record {
 		s.Records[id] = r
 	}
 	return r
+}
+
+// maxExpected bounds ExpectCommitted's reservation (16 bytes each: 256 MiB);
+// a larger shard's set grows as it is filled.
+const maxExpected = 1 << 24
+
+// ExpectCommitted reserves room for about n more committed records (a hint:
+// the previous summary's rows), so that the set is not copied as it grows
+// (a resume marks every committed row: a million records would allocate
+// three times the set's 16 MB on the way). A wrong hint costs nothing
+// but the room.
+func (s *State) ExpectCommitted(n int) {
+	if n > 0 {
+		s.done.tail = slices.Grow(s.done.tail, min(n, maxExpected))
+	}
 }
 
 // MarkCommitted records that a committed part holds the record's row (the

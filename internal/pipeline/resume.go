@@ -66,6 +66,11 @@ func LoadResume(ctx context.Context, out blob.Store, api ReconcileAPI, runID str
 	if err != nil {
 		return nil, err
 	}
+	if prev, err := report.ReadSummary(ctx, out, runID, shard, count); err == nil {
+		// Only a size hint: an unreadable summary is reported when the
+		// attempt writes its own (its history).
+		st.ExpectCommitted(int(prev.Records))
+	}
 	committed := 0
 	again := map[string]string{}    // rows taken up again, and why
 	keptErrors := map[string]bool{} // records whose last row is an error left as it is
