@@ -116,53 +116,57 @@ func readPartFile(ctx context.Context, store blob.Store, key string, fn func(f *
 
 // openPart opens the part at key and hands it to fn with its URI; with
 // describe, it also describes the part (manifestPart: size, SHA-256, rows).
-// A part of a local store is read through its file (a million-record
-// resume reads every part back: whole, each would be a few MiB more of heap
-// at a time, and garbage after); another store's is read whole.
 func openPart(ctx context.Context, store blob.Store, key string, describe bool, fn func(f *parquet.File, uri string) error) (ManifestPart, error) {
 	uri := store.KeyURI(key)
-	if _, local := store.(*blob.Local); !local {
-		b, err := store.Get(ctx, key, maxPartBytes)
-		if err != nil {
-			return ManifestPart{}, fmt.Errorf("read part %s: %w", uri, err)
-		}
-		f, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
-		if err != nil {
-			return ManifestPart{}, fmt.Errorf("read part %s: %w", uri, err)
-		}
-		var mp ManifestPart
-		if describe {
-			mp = manifestPart(key, b, f)
-		}
-		return mp, fn(f, uri)
-	}
-	rc, err := store.Open(ctx, key)
+	r, size, done, err := partContent(ctx, store, key)
 	if err != nil {
 		return ManifestPart{}, fmt.Errorf("read part %s: %w", uri, err)
 	}
-	defer rc.Close()
-	file, ok := rc.(interface {
-		io.ReaderAt
-		Stat() (fs.FileInfo, error)
-	})
-	if !ok {
-		return ManifestPart{}, fmt.Errorf("read part %s: the local store gave no file", uri)
-	}
-	fi, err := file.Stat()
-	if err != nil {
-		return ManifestPart{}, fmt.Errorf("read part %s: %w", uri, err)
-	}
-	f, err := parquet.OpenFile(file, fi.Size(), parquet.ReadBufferSize(partReadBuffer))
+	defer done()
+	f, err := parquet.OpenFile(r, size, parquet.ReadBufferSize(partReadBuffer))
 	if err != nil {
 		return ManifestPart{}, fmt.Errorf("read part %s: %w", uri, err)
 	}
 	var mp ManifestPart
 	if describe {
-		if mp, err = manifestPartOf(key, io.NewSectionReader(file, 0, fi.Size()), f); err != nil {
+		if mp, err = manifestPartOf(key, io.NewSectionReader(r, 0, size), f); err != nil {
 			return ManifestPart{}, fmt.Errorf("read part %s: %w", uri, err)
 		}
 	}
 	return mp, fn(f, uri)
+}
+
+// partContent gives the content of the part at key and its size; done
+// releases it. A part of a local store is read through its file (a
+// million-record resume reads every part back: whole, each would be a few
+// MiB more of heap at a time, and garbage after); another store's is read
+// whole.
+func partContent(ctx context.Context, store blob.Store, key string) (io.ReaderAt, int64, func(), error) {
+	if _, local := store.(*blob.Local); !local {
+		b, err := store.Get(ctx, key, maxPartBytes)
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		return bytes.NewReader(b), int64(len(b)), func() {}, nil
+	}
+	rc, err := store.Open(ctx, key)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	file, ok := rc.(interface {
+		io.ReaderAt
+		Stat() (fs.FileInfo, error)
+	})
+	if !ok {
+		rc.Close()
+		return nil, 0, nil, errors.New("the local store gave no file")
+	}
+	fi, err := file.Stat()
+	if err != nil {
+		rc.Close()
+		return nil, 0, nil, err
+	}
+	return file, fi.Size(), func() { rc.Close() }, nil
 }
 
 // readFileAs decodes an open part (at uri) as rows of T, in batches.
